@@ -1,0 +1,6 @@
+"""pmr: build guided progressive muscle relaxation sessions as finished MP3 files.
+
+The flow (see build.py): template -> narration -> fit -> render -> encode.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,84 @@
+"""The whole flow in one screen: expand -> narrate -> fit -> render -> encode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .encode import Mp3Writer, check_output_path
+from .errors import FitError
+from .fit import Timeline, fit
+from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
+from .render import render_blocks
+from .template import Script, load_script
+from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
+
+Progress = Callable[[str, int, int], None]
+MAX_MINUTES = 600.0
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    routine: str = "full"
+    minutes: float = 10.0
+    voice: str = "piper-joe"
+    out: Path | None = None  # default: output/<routine>-<minutes>min-<voice>.mp3
+    cache_dir: Path | None = None
+    background: str = "pad"
+    bitrate: str = MP3_BITRATE
+    rate_hz: int = SAMPLE_RATE_HZ
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    script: Script
+    timeline: Timeline
+    clips: Clips
+    size_bytes: int
+
+
+def default_output(options: BuildOptions, script: Script) -> Path:
+    return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
+
+
+def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildResult:
+    check_minutes(options.minutes)
+    script = load_script(options.routine)
+    voice = load_voice(options.voice)
+    out = options.out or default_output(options, script)
+    if options.out is None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(out)
+    cache = ClipCache(options.cache_dir or default_cache_dir())
+    clips = narrate(script, voice, cache, options.rate_hz, on_progress)
+    timeline = fit(
+        script,
+        clips.frames,
+        options.rate_hz,
+        options.minutes * 60,
+        label=f"{script.name} with {voice.name}",
+    )
+    tags = {
+        "title": script.title,
+        "artist": f"pmr ({voice.name})",
+        "album": "pmr sessions",
+        "genre": "Meditation",
+        "comment": script.description,
+        "encoder": f"pmr {__version__}",
+    }
+    with Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3:
+        for block in render_blocks(timeline, clips.load, options.background):
+            mp3.write(block)
+            if on_progress:
+                on_progress("rendering", mp3.frames_written, timeline.total)
+    return BuildResult(out, script, timeline, clips, out.stat().st_size)
+
+
+def check_minutes(minutes: float) -> None:
+    if not (minutes == minutes and 0 < minutes <= MAX_MINUTES):  # NaN != NaN
+        raise FitError(
+            f"--minutes {minutes}: give a number of minutes above 0, at most {MAX_MINUTES:g}"
+        )

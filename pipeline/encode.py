@@ -1,0 +1,166 @@
+"""PCM blocks -> MP3 through one real ffmpeg process (libmp3lame, CBR).
+
+Blocks go to ffmpeg's stdin as they are rendered, so rendering and encoding overlap in two
+processes. ffmpeg writes a temp file beside the target; only a complete, successful encode is
+renamed into place, so nothing half-written ever sits at the output path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from .errors import EncodeError
+from .tuning import CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """A system ffmpeg on PATH, else the static binary that imageio-ffmpeg ships."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise EncodeError(
+            f"no ffmpeg found ({exc}); install ffmpeg or the imageio-ffmpeg package"
+        ) from None
+
+
+def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
+    """Refuse outputs that can't be written before any work is done."""
+    target = Path(target)
+    folder = target.parent
+    if not folder.is_dir():
+        raise EncodeError(
+            f"{target}: the folder {folder} does not exist; create it or pick another --out"
+        )
+    if not os.access(folder, os.W_OK):
+        raise EncodeError(f"{target}: the folder {folder} is not writable; pick another --out")
+    if target.is_dir():
+        raise EncodeError(f"{target}: is a folder; give a file name ending in .mp3")
+    for source in inputs:
+        if source.exists() and target.exists() and target.resolve() == source.resolve():
+            raise EncodeError(f"{target}: the output would overwrite an input; pick another --out")
+    return target
+
+
+class Mp3Writer:
+    """Context manager around one ffmpeg process; `write` takes (frames, channels) float32."""
+
+    def __init__(
+        self,
+        target: Path,
+        rate_hz: int = SAMPLE_RATE_HZ,
+        channels: int = CHANNELS,
+        bitrate: str = MP3_BITRATE,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = Path(target)
+        self.rate_hz, self.channels, self.bitrate = rate_hz, channels, bitrate
+        self.tags = dict(tags or {})
+        self.frames_written = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: Path | None = None
+        self._log = None
+
+    def command(self, output: Path) -> list[str]:
+        tags = [arg for k, v in self.tags.items() for arg in ("-metadata", f"{k}={v}")]
+        return [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
+            "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
+            "-id3v2_version", "3", *tags, "-f", "mp3", str(output),
+        ]  # fmt: skip
+
+    def __enter__(self) -> Mp3Writer:
+        fd, tmp = tempfile.mkstemp(
+            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part"
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._log = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(
+                self.command(self._tmp),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._log,
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise EncodeError(f"can't start ffmpeg ({ffmpeg_exe()}): {exc.strerror}") from None
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        data = np.ascontiguousarray(block, dtype="<f4")
+        try:
+            self._proc.stdin.write(memoryview(data).cast("B"))
+        except (BrokenPipeError, OSError):
+            self._proc.wait()
+            raise EncodeError(
+                f"ffmpeg stopped while encoding {self.target}: {self._errors()}"
+            ) from None
+        self.frames_written += block.shape[0]
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        proc = self._proc
+        try:
+            if exc_type is not None:
+                if proc and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                return
+            assert proc is not None and proc.stdin is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            code = proc.wait()
+            if code != 0:
+                raise EncodeError(
+                    f"ffmpeg failed (exit {code}) encoding {self.target}: {self._errors()}"
+                )
+            assert self._tmp is not None
+            os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp made it private
+            os.replace(self._tmp, self.target)
+            self._tmp = None
+        finally:
+            self._cleanup()
+
+    def _errors(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        text = self._log.read().decode(errors="replace").strip().splitlines()
+        return " / ".join(text[-3:]) or "no message"
+
+    def _cleanup(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,25 @@
+"""Tuning constants in one place, apart from logic. Units are in the names."""
+
+SAMPLE_RATE_HZ = 44_100
+CHANNELS = 2
+BLOCK_FRAMES = 2 * SAMPLE_RATE_HZ  # 2 s blocks: large enough for numpy, small enough for memory
+MP3_BITRATE = "128k"
+
+# Narration clips are trimmed to this much silence on each side so timing is exact.
+CLIP_PAD_S = 0.08
+CLIP_SILENCE_DBFS = -45.0
+# Voice peaks are set here before the profile's gain; the bed sits far below.
+VOICE_PEAK_DBFS = -3.0
+
+BED_LEVEL_DBFS = -32.0  # the pad's RMS level in pauses
+BED_DUCK_DB = -10.0  # extra attenuation of the bed while a line is spoken
+DUCK_RAMP_S = 0.35
+FADE_IN_S = 3.0
+FADE_OUT_S = 6.0
+
+CHIME_S = 4.0
+CHIME_PEAK_DBFS = -14.0
+
+# Cue names a template may use; the renderer synthesizes each.
+CUE_NAMES = ("chime",)
+MAX_LINE_CHARS = 600
