@@ -63,7 +63,10 @@ class Range:
     high: int
 
     def describe(self, rate_hz: int) -> str:
-        return f"{self.low / rate_hz / 60:.1f} to {self.high / rate_hz / 60:.1f} min"
+        """Rounded inwards to 0.1 min, so any length in the stated range is really reachable."""
+        low = math.ceil(self.low / rate_hz / 6) / 10
+        high = math.floor(self.high / rate_hz / 6) / 10
+        return f"{low:.1f} to {high:.1f} min"
 
 
 def reachable(script: Script, clip_frames: Mapping[str, int], rate_hz: int) -> Range:

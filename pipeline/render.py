@@ -104,8 +104,8 @@ def _pad(frames: np.ndarray, rate: int) -> np.ndarray:
         swell = 0.6 + 0.4 * np.sin(2 * np.pi * swell_hz * t + index)
         for channel, detune in enumerate((-0.15, 0.15)):
             out[:, channel] += weight * swell * np.sin(2 * np.pi * (freq + detune) * t + index)
-    # RMS of the chord is about 0.6 of its weights' norm; scale it to the bed level.
-    norm = np.sqrt(sum(w * w for _, w, _ in partials) / 2) * 0.85
+    # Mean square per channel: sum of w^2 * E[swell^2] / 2, with E[swell^2] = 0.6^2 + 0.4^2 / 2.
+    norm = np.sqrt(sum(w * w for _, w, _ in partials) * 0.44 / 2)
     return (out * (db_to_gain(BED_LEVEL_DBFS) / norm)).astype(np.float32)
 
 
