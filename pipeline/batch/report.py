@@ -1,0 +1,107 @@
+"""How a batch looks to people (a live progress display, an end table) and to programs (JSON)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from .. import __version__
+from .run import BatchReport, Event, OnEvent
+
+
+def table(report: BatchReport) -> str:
+    """One row per variant (status, file, length, size, render time, reason) and a summary."""
+    rows = [("status", "output", "length", "size", "time", "reason")]
+    for o in report.outcomes:
+        length = f"{int(o.seconds // 60)}:{o.seconds % 60:04.1f}" if o.seconds else ""
+        size = f"{o.size_bytes / 1e6:.1f} MB" if o.size_bytes else ""
+        took = f"{o.wall_s:.1f} s" if o.wall_s else ""
+        rows.append((o.status, str(o.out), length, size, took, o.reason))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)), r[5]]).rstrip()
+        for r in rows
+    ]
+    lines.append(summary(report))
+    return "\n".join(lines)
+
+
+def summary(report: BatchReport) -> str:
+    return (
+        f"{len(report.outcomes)} variants: {report.count('built')} built, "
+        f"{report.count('skipped')} skipped, {report.count('failed')} failed; "
+        f"{report.unique_lines} unique lines, {report.synthesized} synthesized; "
+        f"{report.wall_s:.1f} s"
+    )
+
+
+def as_json(report: BatchReport) -> str:
+    document: dict[str, Any] = {
+        "pmr": __version__,
+        "wall_s": round(report.wall_s, 3),
+        "counts": {s: report.count(s) for s in ("built", "skipped", "failed")},
+        "unique_lines": report.unique_lines,
+        "synthesized": report.synthesized,
+        "variants": [
+            {
+                "output": str(o.out),
+                "status": o.status,
+                "reason": o.reason,
+                "seconds": round(o.seconds, 3),
+                "size_bytes": o.size_bytes,
+                "wall_s": round(o.wall_s, 3),
+            }
+            for o in report.outcomes
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+@contextlib.contextmanager
+def live_progress(console: Console) -> Iterator[OnEvent]:
+    """An overall bar with ETA and one row per variant being rendered, on stderr;
+    silent when stderr is not a terminal."""
+    bar = Progress(
+        TextColumn("{task.description:<34.34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    overall: dict[str, TaskID] = {}
+    rows: dict[str, TaskID] = {}
+
+    def on_event(event: Event) -> None:
+        if event.kind == "narrating":
+            if "narrating" not in overall:
+                overall["narrating"] = bar.add_task("narrating (unique lines)", total=event.total)
+            bar.update(overall["narrating"], completed=event.done)
+        elif event.kind == "rendering":
+            if event.label not in rows:
+                rows[event.label] = bar.add_task(f"  {event.label}", total=event.total)
+            bar.update(rows[event.label], completed=event.done)
+        else:
+            if "variants" not in overall:
+                overall["variants"] = bar.add_task("variants", total=event.total)
+            bar.update(overall["variants"], completed=event.done)
+            if event.label in rows:
+                bar.remove_task(rows.pop(event.label))
+
+    with bar:
+        yield on_event

@@ -1,0 +1,353 @@
+"""Run a planned batch: narration first (each unique line once), then variants in parallel.
+
+Narration runs in this process, one (routine, voice) pair after another, so every unique
+(line, voice) is synthesized once through the shared clip cache and each engine is driven at
+its own pace (Piper loads its model once). Rendering then fans out: to worker processes on this
+machine (`local`), or to a dask.distributed cluster (`dask`) whose workers share the cache and
+output folders. A variant's failure is recorded with its reason and never stops the others.
+
+Ctrl-C: workers ignore SIGINT; the parent cancels what hasn't started and sends SIGTERM to the
+workers, which unwind their `with` blocks (ffmpeg killed, temp file removed) and exit. Finished
+outputs and their stamps stay, so the next run skips them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ..build import BuildOptions, build
+from ..errors import BatchError, PmrError
+from ..narration import ClipCache, narrate
+from .plan import Planned, stamp_path, write_stamp
+
+Status = Literal["built", "skipped", "failed"]
+EXECUTORS = ("local", "dask")
+DASK_CONNECT_S = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str
+    out: Path
+    status: Status
+    reason: str = ""
+    seconds: float = 0.0  # session length; 0 when not built now
+    size_bytes: int = 0
+    wall_s: float = 0.0  # time this variant took to render
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    outcomes: tuple[Outcome, ...]
+    unique_lines: int  # unique (line, voice, rate) among the variants that were built
+    synthesized: int  # clips the engines made in this run
+    wall_s: float
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: ('narrating', '', lines done, lines), ('rendering', label, frames, frames),
+    ('done', label, variants done, variants to build)."""
+
+    kind: Literal["narrating", "rendering", "done"]
+    label: str
+    done: int
+    total: int
+
+
+OnEvent = Callable[[Event], None]
+Result = tuple[Literal["ok", "failed"], Any, Any]  # ("ok", seconds, size) | ("failed", reason, "")
+
+
+def run_batch(
+    planned: Sequence[Planned],
+    *,
+    cache_dir: Path,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    on_event: OnEvent | None = None,
+) -> BatchReport:
+    started = time.monotonic()
+    emit = on_event or (lambda event: None)
+    cache_dir = Path(cache_dir).absolute()
+    todo = [p for p in planned if not p.up_to_date]
+    outcomes: dict[Path, Outcome] = {
+        p.variant.out: Outcome(
+            p.variant.label, p.variant.out, "skipped", "up to date", 0.0, _size(p.variant.out)
+        )
+        for p in planned
+        if p.up_to_date
+    }
+    if executor == "dask" and todo:
+        _connect_dask(scheduler)  # fail fast (exit 2), before any narration
+    unique, synthesized, narration_errors = narrate_all(todo, ClipCache(cache_dir), emit)
+
+    runnable = []
+    for p in todo:
+        p.variant.out.parent.mkdir(parents=True, exist_ok=True)
+        reason = narration_errors.get((p.variant.routine, p.variant.voice))
+        if reason:
+            outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
+            emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
+        else:
+            runnable.append(p)
+
+    def finished(p: Planned, result: Result, wall_s: float) -> None:
+        out = p.variant.out
+        if result[0] == "ok":
+            write_stamp(out, p.key, p.variant)
+            outcome = Outcome(p.variant.label, out, "built", "", result[1], result[2], wall_s)
+        else:
+            outcome = Outcome(p.variant.label, out, "failed", result[1], wall_s=wall_s)
+        outcomes[out] = outcome
+        emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
+
+    if todo:
+        emit(Event("done", "", _built_or_failed(outcomes), len(todo)))  # shows the overall bar
+    try:
+        if executor == "dask":
+            _run_dask(runnable, cache_dir, scheduler, finished)
+        else:
+            _run_local(runnable, cache_dir, jobs or os.cpu_count() or 1, finished, emit)
+    finally:
+        _sweep_temp_files([p.variant.out for p in runnable])
+    ordered = tuple(outcomes[p.variant.out] for p in planned)
+    return BatchReport(ordered, unique, synthesized, time.monotonic() - started)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _built_or_failed(outcomes: dict[Path, Outcome]) -> int:
+    return sum(1 for o in outcomes.values() if o.status != "skipped")
+
+
+def narrate_all(
+    todo: Sequence[Planned], cache: ClipCache, emit: OnEvent
+) -> tuple[int, int, dict[tuple[str, str], str]]:
+    """Synthesize the union of lines over all variants to build, each (line, voice) once.
+
+    Returns (unique lines, clips synthesized, {(routine, voice): reason} for pairs that failed).
+    """
+    pairs: dict[tuple[str, str, int], Planned] = {}
+    for p in todo:
+        rate = p.variant.build_options(None).rate_hz
+        pairs.setdefault((p.variant.routine, p.variant.voice, rate), p)
+    unique = {
+        (p.voice.name, rate, line.text)
+        for (_, _, rate), p in pairs.items()
+        for line in p.script.lines()
+    }
+    total = sum(len(list(p.script.lines())) for p in pairs.values())
+    done, made, errors = 0, 0, {}
+    for (routine, voice, rate), p in pairs.items():
+        offset = done
+
+        def progress(stage: str, n: int, _: int, offset: int = offset) -> None:
+            emit(Event("narrating", "", offset + n, total))
+
+        try:
+            made += narrate(p.script, p.voice, cache, rate, progress).synthesized
+        except PmrError as exc:
+            errors[(routine, voice)] = str(exc)
+        done += len(list(p.script.lines()))
+        emit(Event("narrating", "", done, total))
+    return len(unique), made, errors
+
+
+def render_variant(options: BuildOptions, on_progress=None) -> Result:
+    """Build one variant; a failure comes back as a value, so it travels from any worker."""
+    try:
+        result = build(options, on_progress)
+    except PmrError as exc:
+        return ("failed", str(exc), "")
+    except Exception as exc:  # a bug in one variant must not stop the others
+        return ("failed", f"internal error: {type(exc).__name__}: {exc}", "")
+    return ("ok", result.timeline.seconds, result.size_bytes)
+
+
+# --- local processes -------------------------------------------------------------------------
+
+_queue: Any = None  # in a worker: where progress goes
+_busy = False
+
+
+def _init_worker(queue: Any) -> None:
+    """In each worker: Ctrl-C is the parent's to handle; SIGTERM unwinds a running build."""
+    global _queue
+    _queue = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if not _busy:
+        os._exit(130)
+    raise KeyboardInterrupt  # unwinds build(): Mp3Writer kills ffmpeg and removes its temp file
+
+
+def _local_task(options: BuildOptions, label: str) -> Result:
+    global _busy
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if _queue is not None and stage == "rendering":
+            _queue.put((label, done, total))
+
+    _busy = True
+    try:
+        return render_variant(options, progress)
+    except KeyboardInterrupt:
+        os._exit(130)  # the with-blocks inside build() have cleaned up by now
+    finally:
+        _busy = False
+
+
+def _run_local(
+    todo: Sequence[Planned],
+    cache_dir: Path,
+    jobs: int,
+    finished: Callable[[Planned, Result, float], None],
+    emit: OnEvent,
+) -> None:
+    if not todo:
+        return
+    # spawn: workers start clean (no inherited engine threads), the same on every platform.
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    relay = threading.Thread(target=_relay, args=(queue, emit), daemon=True)
+    relay.start()
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(todo))),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(queue,),
+    )
+    try:
+        submitted: dict[Future, tuple[Planned, float]] = {}
+        for p in todo:
+            options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
+            future = pool.submit(_local_task, options, p.variant.label)
+            submitted[future] = (p, time.monotonic())
+        pending = set(submitted)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                p, start = submitted[future]
+                exc = future.exception()
+                result = ("failed", f"worker died: {exc}", "") if exc else future.result()
+                finished(p, result, time.monotonic() - start)
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown()
+    finally:
+        queue.put(None)
+        relay.join(timeout=5)
+        queue.close()
+
+
+def _relay(queue: Any, emit: OnEvent) -> None:
+    """Parent side: per-variant render progress from the workers to the progress display."""
+    while (item := queue.get()) is not None:
+        label, done, total = item
+        emit(Event("rendering", label, done, total))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker cleanly: SIGTERM, wait, and only then SIGKILL what is left."""
+    # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable here.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _sweep_temp_files(outputs: Sequence[Path]) -> None:
+    """Remove temp files our outputs may have left after an interrupt (encoder .part files and
+    stamp temps; both are named after the output, so nothing else is touched)."""
+    for out in outputs:
+        folder = out.parent
+        if not folder.is_dir():
+            continue
+        patterns = (f".{out.name}.*.part", f"{stamp_path(out).name}.*.tmp")
+        for pattern in patterns:
+            for leftover in folder.glob(pattern):
+                leftover.unlink(missing_ok=True)
+
+
+# --- dask.distributed --------------------------------------------------------------------------
+
+
+def _connect_dask(scheduler: str | None):
+    if not scheduler:
+        raise BatchError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BatchError(
+            "--executor dask needs dask.distributed: install pmr with the dask extra "
+            "(pip install 'pmr[dask]')"
+        ) from None
+    try:
+        return Client(scheduler, timeout=f"{DASK_CONNECT_S}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(
+            f"--scheduler {scheduler}: can't reach the dask scheduler ({exc})"
+        ) from None
+
+
+def _run_dask(
+    todo: Sequence[Planned],
+    cache_dir: Path,
+    scheduler: str | None,
+    finished: Callable[[Planned, Result, float], None],
+) -> None:
+    """Variants as dask tasks. Workers need pmr installed and the same cache and output paths
+    (a shared filesystem); the stamps are written here, after each result."""
+    if not todo:
+        return
+    from distributed import as_completed
+
+    client = _connect_dask(scheduler)
+    try:
+        submitted = {}
+        for p in todo:
+            options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
+            future = client.submit(render_variant, options, pure=False)
+            submitted[future] = (p, time.monotonic())
+        for future in as_completed(list(submitted)):
+            p, start = submitted[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a worker lost or an unpicklable error
+                result = ("failed", f"dask: {type(exc).__name__}: {exc}", "")
+            finished(p, result, time.monotonic() - start)
+    except BaseException:
+        client.cancel(list(submitted))
+        raise
+    finally:
+        client.close()
