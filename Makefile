@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 		{ echo "pmr needs Python >= 3.11 (found $$($(PYTHON) --version))" >&2; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
 	touch $(STAMP)
 
 session: $(STAMP)

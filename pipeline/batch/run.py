@@ -16,8 +16,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -91,8 +93,25 @@ def run_batch(
         for p in planned
         if p.up_to_date
     }
-    if executor == "dask" and todo:
-        _connect_dask(scheduler)  # fail fast (exit 2), before any narration
+    # A cluster that can't be reached fails fast (exit 2), before any narration.
+    client = _connect_dask(scheduler) if executor == "dask" and todo else None
+    try:
+        return _run(planned, todo, outcomes, cache_dir, jobs, client, emit, started)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run(
+    planned: Sequence[Planned],
+    todo: Sequence[Planned],
+    outcomes: dict[Path, Outcome],
+    cache_dir: Path,
+    jobs: int | None,
+    client: Any,
+    emit: OnEvent,
+    started: float,
+) -> BatchReport:
     unique, synthesized, narration_errors = narrate_all(todo, ClipCache(cache_dir), emit)
 
     runnable = []
@@ -118,8 +137,8 @@ def run_batch(
     if todo:
         emit(Event("done", "", _built_or_failed(outcomes), len(todo)))  # shows the overall bar
     try:
-        if executor == "dask":
-            _run_dask(runnable, cache_dir, scheduler, finished)
+        if client is not None:
+            _run_dask(runnable, cache_dir, client, finished)
         else:
             _run_local(runnable, cache_dir, jobs or os.cpu_count() or 1, finished, emit)
     finally:
@@ -312,6 +331,7 @@ def _connect_dask(scheduler: str | None):
             "--executor dask needs dask.distributed: install pmr with the dask extra "
             "(pip install 'pmr[dask]')"
         ) from None
+    _probe(scheduler)
     try:
         return Client(scheduler, timeout=f"{DASK_CONNECT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -320,26 +340,42 @@ def _connect_dask(scheduler: str | None):
         ) from None
 
 
+def _probe(scheduler: str) -> None:
+    """A refused tcp:// address fails at once (dask itself retries until its timeout)."""
+    parts = urllib.parse.urlsplit(scheduler)
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise BatchError(f"--scheduler {scheduler}: give an address like tcp://HOST:8786")
+    try:
+        socket.create_connection((host, port), timeout=DASK_CONNECT_S).close()
+    except OSError as exc:
+        raise BatchError(
+            f"--scheduler {scheduler}: can't reach the dask scheduler ({exc.strerror or exc})"
+        ) from None
+
+
 def _run_dask(
     todo: Sequence[Planned],
     cache_dir: Path,
-    scheduler: str | None,
+    client: Any,
     finished: Callable[[Planned, Result, float], None],
 ) -> None:
     """Variants as dask tasks. Workers need pmr installed and the same cache and output paths
     (a shared filesystem); the stamps are written here, after each result."""
-    if not todo:
-        return
     from distributed import as_completed
 
-    client = _connect_dask(scheduler)
+    submitted = {}
     try:
-        submitted = {}
         for p in todo:
             options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
             future = client.submit(render_variant, options, pure=False)
             submitted[future] = (p, time.monotonic())
-        for future in as_completed(list(submitted)):
+        for future in as_completed(list(submitted), loop=client.loop):
             p, start = submitted[future]
             try:
                 result = future.result()
@@ -349,5 +385,3 @@ def _run_dask(
     except BaseException:
         client.cancel(list(submitted))
         raise
-    finally:
-        client.close()

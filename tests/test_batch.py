@@ -1,0 +1,406 @@
+"""Batch builds with real Piper, real ffmpeg and real worker processes (and a real dask cluster).
+
+Sessions are the ~1-minute test routine, so the whole file renders about twenty short MP3s.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.batch import expand, parse_matrix, plan, run_batch, stamp_path, with_lists
+from pipeline.errors import BatchError
+from pipeline.template import load_script
+
+from .conftest import SHORT_ROUTINE
+
+runner = CliRunner()
+MINI_B = SHORT_ROUTINE.replace('name = "mini"', 'name = "mini-b"').replace(
+    "Sit comfortably and close your eyes.", "Lie down and let your eyes close."
+)
+
+
+def _routines(folder: Path) -> tuple[Path, Path]:
+    a, b = folder / "mini.toml", folder / "mini-b.toml"
+    a.write_text(SHORT_ROUTINE, encoding="utf-8")
+    b.write_text(MINI_B, encoding="utf-8")
+    return a, b
+
+
+def _matrix(folder: Path, **extra) -> dict:
+    a, _ = _routines(folder)
+    doc = {
+        "matrix": {
+            "routines": [a.name],
+            "minutes": [1.1, 1.2],
+            "voices": ["piper-joe"],
+            "backgrounds": ["pad", "none"],
+        },
+        "output": {"dir": "out"},
+    }
+    doc.update(extra)
+    return doc
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.mp3")}
+
+
+def _hidden_leftovers(folder: Path) -> list[str]:
+    """Temp files: anything hidden that is not a stamp."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix != ".json"]
+
+
+# --- the matrix: pure ------------------------------------------------------------------------
+
+
+def test_product_minus_excludes_with_overrides(tmp_path: Path) -> None:
+    doc = _matrix(
+        tmp_path,
+        exclude=[{"minutes": 1.2, "background": "none"}],
+        override=[
+            {
+                "match": {"minutes": 1.1},
+                "bitrate": "96k",
+                "name": "{minutes}-{background}-{bitrate}.mp3",
+            }
+        ],
+    )
+    doc["matrix"]["minutes"] = [1.1, 1.2, 1.3]
+    variants = expand(parse_matrix(doc, source="m.toml", base=tmp_path))
+    assert [v.out.name for v in variants] == [
+        "1.1-pad-96k.mp3",  # the override renames and sets the bitrate
+        "1.1-none-96k.mp3",
+        "mini-1.2min-piper-joe-pad.mp3",  # 1.2 with none is excluded
+        "mini-1.3min-piper-joe-pad.mp3",
+        "mini-1.3min-piper-joe-none.mp3",
+    ]
+    assert len(variants) == 3 * 2 - 1
+    assert [v.minutes for v in variants] == [1.1, 1.1, 1.2, 1.3, 1.3]
+    assert all(v.out.parent == tmp_path / "out" for v in variants)
+    assert [dict(v.options).get("bitrate") for v in variants] == ["96k", "96k", None, None, None]
+
+
+def test_override_name_collision_is_refused(tmp_path: Path) -> None:
+    doc = _matrix(tmp_path, override=[{"match": {"minutes": 1.1}, "name": "{minutes}.mp3"}])
+    with pytest.raises(BatchError, match=r"m\.toml: output\.name: '\{minutes\}\.mp3' gives 1\.1"):
+        expand(parse_matrix(doc, source="m.toml", base=tmp_path))
+
+
+def test_cli_lists_replace_the_axes(tmp_path: Path) -> None:
+    base = parse_matrix(_matrix(tmp_path), source="m.toml", base=tmp_path)
+    grid = with_lists(base, minutes="5, 10,20", backgrounds="none")
+    assert grid.minutes == (5.0, 10.0, 20.0) and grid.backgrounds == ("none",)
+    assert grid.routines == base.routines
+    assert len(expand(grid)) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"matrix": {"voices": ["piper-jo"]}}, "matrix.voices[0]: unknown voice 'piper-jo' (did"),
+        ({"matrix": {"minutes": [10, 0]}}, "matrix.minutes[1]: 0 must be above 0"),
+        ({"matrix": {"minutes": [10, 10]}}, "matrix.minutes: lists 10.0 twice"),
+        ({"matrix": {"routines": "full"}}, "matrix.routines: must be a non-empty list"),
+        ({"matrix": {"routines": ["nope.toml"]}}, "matrix.routines[0]: 'nope.toml': no such file"),
+        ({"matrix": {"backgrounds": ["rain"]}}, "matrix.backgrounds[0]: unknown background 'rain'"),
+        ({"matrix": {"lengths": [10]}}, "matrix.lengths: unknown key; valid keys: routines"),
+        ({"output": {"name": "{routine}-{min}.mp3"}}, "output.name: unknown placeholder {min}"),
+        ({"output": {"name": "x/{routine}.mp3"}}, "output.name: 'x/{routine}.mp3' must be a file"),
+        ({"options": {"bitrat": "96k"}}, "options.bitrat: unknown option (did you mean 'bitrate'"),
+        ({"options": {"bitrate": 96}}, "options.bitrate: 96 must be a str"),
+        ({"exclude": [{"minute": 10}]}, "exclude[0].minute: unknown key (did you mean 'minutes'"),
+        ({"override": [{"match": {"voice": "x"}}]}, "override[0].match.voice: unknown voice 'x'"),
+        ({"exclude": [{"minutes": [10, 20]}]}, "exclude: every variant is excluded"),
+    ],
+)
+def test_matrix_mistakes_name_file_and_key(tmp_path: Path, change: dict, message: str) -> None:
+    doc = {"matrix": {"routines": ["full"], "minutes": [10, 20]}}
+    for key, value in change.items():
+        doc[key] = {**doc.get(key, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(BatchError) as caught:
+        expand(parse_matrix(doc, source="m.toml", base=tmp_path))
+    assert str(caught.value).startswith("m.toml: ")
+    assert message in str(caught.value)
+
+
+def test_cli_bad_matrix_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('[matrix]\nminutes = [10, "twenty"]\n[output]\ndir = "out"\n')
+    result = runner.invoke(app_(), ["batch", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: matrix.minutes[1]: 'twenty' must be a number of minutes" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml"]
+    bad_list = runner.invoke(app_(), ["batch", "--minutes", "10,x", "-o", str(tmp_path)])
+    assert bad_list.exit_code == 2 and "--minutes: '10,x': give numbers" in bad_list.output
+
+
+def app_():
+    from pipeline.cli import app
+
+    return app
+
+
+# --- real builds -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_batch(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+    """Four variants built once with two worker processes: the reference for several tests."""
+    folder = tmp_path_factory.mktemp("local-batch")
+    grid = parse_matrix(_matrix(folder), source="m.toml", base=folder)
+    report = run_batch(plan(expand(grid)), cache_dir=cache_dir, jobs=2)
+    return folder, grid, report
+
+
+def test_batch_builds_every_variant_to_length(local_batch, decode_mp3) -> None:
+    folder, _, report = local_batch
+    assert [o.status for o in report.outcomes] == ["built"] * 4
+    for outcome in report.outcomes:
+        minutes = 1.1 if "1.1min" in outcome.out.name else 1.2
+        assert abs(decode_mp3(outcome.out).seconds - minutes * 60) < 0.5
+        assert stamp_path(outcome.out).is_file()
+    assert _hidden_leftovers(folder / "out") == []
+
+
+def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
+    folder, grid, _ = local_batch
+    before = _mtimes(folder / "out")
+    planned = plan(expand(grid))
+    assert all(p.up_to_date for p in planned)
+    report = run_batch(planned, cache_dir=cache_dir, jobs=2)
+    assert [o.status for o in report.outcomes] == ["skipped"] * 4
+    assert report.synthesized == 0
+    assert _mtimes(folder / "out") == before
+    # An output replaced behind pmr's back is not trusted: its stamp no longer matches.
+    victim = report.outcomes[0].out
+    original = victim.read_bytes()
+    try:
+        victim.write_bytes(b"not an mp3")
+        assert [p.up_to_date for p in plan(expand(grid))] == [False, True, True, True]
+    finally:
+        victim.write_bytes(original)  # other tests compare against it
+
+
+def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra is not installed (pip install -e '.[dask]')"
+    )
+    folder, grid, _ = local_batch
+    here = with_lists(grid, out_dir=tmp_path / "dask-out")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        result = runner.invoke(
+            app_(),
+            [
+                "batch",
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--json",
+                "--routines",
+                str(folder / "mini.toml"),
+                "--minutes",
+                "1.1,1.2",
+                "--backgrounds",
+                "pad,none",
+                "-o",
+                str(tmp_path / "dask-out"),
+                "--cache-dir",
+                str(cache_dir),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert '"built": 4' in result.output
+    for variant in expand(here):
+        reference = folder / "out" / variant.out.name
+        assert filecmp.cmp(variant.out, reference, shallow=False), variant.out.name
+
+
+def test_dask_unreachable_scheduler_is_a_user_error(tmp_path: Path, mini_routine: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    result = runner.invoke(
+        app_(),
+        [
+            "batch",
+            "--routines",
+            str(mini_routine),
+            "--minutes",
+            "1.1",
+            "-o",
+            str(tmp_path),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--scheduler tcp://127.0.0.1:9: can't reach the dask scheduler" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["mini.toml"]
+
+
+class _CacheWrites:
+    """Counts clip files renamed into the narration cache by this process (an audit hook sees
+    every os.replace), i.e. every time an engine's result was stored."""
+
+    active: list[_CacheWrites] = []  # noqa: RUF012
+    installed = False
+
+    def __init__(self, cache: Path) -> None:
+        self.cache = str(cache / "clips")
+        self.paths: list[str] = []
+
+    def __enter__(self) -> _CacheWrites:
+        if not _CacheWrites.installed:
+            sys.addaudithook(_CacheWrites._hook)
+            _CacheWrites.installed = True
+        _CacheWrites.active.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _CacheWrites.active.remove(self)
+
+    @staticmethod
+    def _hook(event: str, args: tuple) -> None:
+        if event == "os.rename":
+            for counter in _CacheWrites.active:
+                if str(args[1]).startswith(counter.cache) and str(args[1]).endswith(".npy"):
+                    counter.paths.append(str(args[1]))
+
+
+def _clip_files(cache: Path) -> dict[Path, int]:
+    return {p: p.stat().st_ino for p in (cache / "clips").rglob("*.npy")}
+
+
+def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Path) -> None:
+    """A fresh cache: the engine's result is stored once per unique (line, voice), by the
+    narration stage, before any variant renders; then one edited line is synthesized alone
+    and only the two variants of its routine are rebuilt."""
+    cache = tmp_path / "cache"
+    a, b = _routines(tmp_path)
+    doc = _matrix(tmp_path)
+    doc["matrix"].update(routines=[a.name, b.name], minutes=[1.1])
+    grid = parse_matrix(doc, source="m.toml", base=tmp_path)
+    expected = {line.text for r in (a, b) for line in load_script(str(r)).lines()}
+    assert len(expected) < sum(len(list(load_script(str(r)).lines())) for r in (a, b))
+
+    snapshot: dict[Path, int] = {}
+
+    def on_event(event) -> None:  # the first 'done' event comes before any variant renders
+        if event.kind == "done" and not snapshot:
+            snapshot.update(_clip_files(cache))
+
+    with _CacheWrites(cache) as writes:
+        report = run_batch(plan(expand(grid)), cache_dir=cache, jobs=2, on_event=on_event)
+    assert [o.status for o in report.outcomes] == ["built"] * 4
+    assert len(writes.paths) == len(set(writes.paths)) == len(expected)  # each line once
+    assert report.unique_lines == report.synthesized == len(expected)
+    assert _clip_files(cache) == snapshot  # the four render workers stored nothing
+
+    before = _mtimes(tmp_path / "out")
+    b.write_text(MINI_B.replace("Lie down and let", "Lie back and let"), encoding="utf-8")
+    planned = plan(expand(grid))
+    stale = sorted(p.variant.out.name for p in planned if not p.up_to_date)
+    assert stale == ["mini-b-1.1min-piper-joe-none.mp3", "mini-b-1.1min-piper-joe-pad.mp3"]
+    with _CacheWrites(cache) as writes:
+        report = run_batch(planned, cache_dir=cache, jobs=2)
+    assert len(writes.paths) == 1  # only the edited line
+    after = _mtimes(tmp_path / "out")
+    changed = sorted(name for name in after if after[name] != before[name])
+    assert changed == stale
+    assert {o.out.name: o.status for o in report.outcomes if o.status == "built"}.keys() == set(
+        stale
+    )
+
+
+def test_a_failing_variant_does_not_stop_the_others(
+    tmp_path: Path, mini_routine: Path, decode_mp3
+) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app_(),
+        [
+            "batch",
+            "--routines",
+            str(mini_routine),
+            "--minutes",
+            "1.1,30",
+            "-o",
+            str(out),
+            "--backgrounds",
+            "none",
+            "-j",
+            "2",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    failed = next(line for line in lines if line.startswith("failed"))
+    assert "mini-30min-piper-joe-none.mp3" in failed and "30 min is out of reach" in failed
+    assert any(line.startswith("built") and "1.1min" in line for line in lines)
+    assert "2 variants: 1 built, 0 skipped, 1 failed" in lines[-1]
+    assert not (out / "mini-30min-piper-joe-none.mp3").exists()
+    assert abs(decode_mp3(out / "mini-1.1min-piper-joe-none.mp3").seconds - 66) < 0.5
+    assert _hidden_leftovers(out) == []
+
+
+def _ffmpeg_writing_to(folder: Path) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(folder).encode() in arg for arg in cmdline) and b"libmp3lame" in cmdline:
+            found.append(proc.name)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_sigint_stops_cleanly_and_keeps_finished_outputs(
+    tmp_path: Path, mini_routine: Path, cache_dir: Path
+) -> None:
+    out = tmp_path / "out"
+    pmr = Path(sys.executable).with_name("pmr")
+    args = [str(pmr), "batch", "--routines", str(mini_routine), "-o", str(out), "-j", "2"]
+    args += ["--minutes", "1.1,1.5,2,2.5,3,3.5,4", "--backgrounds", "pad"]
+    env = {**os.environ, "PMR_CACHE_DIR": str(cache_dir)}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        while proc.poll() is None and not any(out.glob("*.mp3")):  # the first finished output
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)  # to pmr alone, not its process group
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
+    finished = sorted(p.name for p in out.glob("*.mp3"))
+    assert 1 <= len(finished) < 7
+    assert _hidden_leftovers(out) == []  # no .part file of an interrupted encode
+    assert _ffmpeg_writing_to(out) == []  # no ffmpeg left running
+    # The finished outputs are whole and stamped: the next run skips them.
+    grid = with_lists(
+        None, routines=str(mini_routine), minutes="1.1,1.5,2,2.5,3,3.5,4", out_dir=out
+    )
+    kept = [p.variant.out.name for p in plan(expand(grid)) if p.up_to_date]
+    assert sorted(kept) == finished
