@@ -116,8 +116,7 @@ def _run(
 
     runnable = []
     for p in todo:
-        p.variant.out.parent.mkdir(parents=True, exist_ok=True)
-        reason = narration_errors.get((p.variant.routine, p.variant.voice))
+        reason = narration_errors.get(_pair(p)) or _make_folder(p.variant.out.parent)
         if reason:
             outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
             emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
@@ -147,6 +146,15 @@ def _run(
     return BatchReport(ordered, unique, synthesized, time.monotonic() - started)
 
 
+def _make_folder(folder: Path) -> str:
+    """'' when the output folder exists (created if needed), else why it can't be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"can't create the output folder {folder}: {exc.strerror or exc}"
+    return ""
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -158,17 +166,22 @@ def _built_or_failed(outcomes: dict[Path, Outcome]) -> int:
     return sum(1 for o in outcomes.values() if o.status != "skipped")
 
 
+def _pair(p: Planned) -> tuple[str, str, int]:
+    """What narration depends on: (routine, voice, sample rate in Hz)."""
+    return (p.variant.routine, p.variant.voice, p.variant.build_options(None).rate_hz)
+
+
 def narrate_all(
     todo: Sequence[Planned], cache: ClipCache, emit: OnEvent
-) -> tuple[int, int, dict[tuple[str, str], str]]:
+) -> tuple[int, int, dict[tuple[str, str, int], str]]:
     """Synthesize the union of lines over all variants to build, each (line, voice) once.
 
-    Returns (unique lines, clips synthesized, {(routine, voice): reason} for pairs that failed).
+    Returns (unique lines, clips synthesized, {(routine, voice, rate): reason} for the pairs
+    whose narration failed: their variants fail with that reason, the others go on).
     """
     pairs: dict[tuple[str, str, int], Planned] = {}
     for p in todo:
-        rate = p.variant.build_options(None).rate_hz
-        pairs.setdefault((p.variant.routine, p.variant.voice, rate), p)
+        pairs.setdefault(_pair(p), p)
     unique = {
         (p.voice.name, rate, line.text)
         for (_, _, rate), p in pairs.items()
@@ -185,7 +198,7 @@ def narrate_all(
         try:
             made += narrate(p.script, p.voice, cache, rate, progress).synthesized
         except PmrError as exc:
-            errors[(routine, voice)] = str(exc)
+            errors[(routine, voice, rate)] = str(exc)
         done += len(list(p.script.lines()))
         emit(Event("narrating", "", done, total))
     return len(unique), made, errors
