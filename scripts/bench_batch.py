@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.conftest import SHORT_ROUTINE  # noqa: E402
+from tests.conftest import SHORT_ROUTINE
 
 PMR = str(Path(sys.executable).with_name("pmr"))
 MATRIX = """

@@ -54,6 +54,7 @@ class Override:
     match: tuple[tuple[str, tuple[Any, ...]], ...]  # (routine|minutes|voice|background, values)
     options: tuple[tuple[str, Any], ...]
     name: str | None = None
+    key: str = "override"  # where it was given, for messages: override[2]
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix
         rule_name = rule.pop("name", None)
         if rule_name is not None:
             _check_name(rule_name, where, f"{key}.name")
-        overrides.append(Override(match, _options(rule, where, key), rule_name))
+        overrides.append(Override(match, _options(rule, where, key), rule_name, key))
     return Matrix(
         routines=axes["routines"],
         minutes=axes["minutes"],
@@ -210,15 +211,16 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
         axes = {"routine": routine, "minutes": minutes, "voice": voice, "background": background}
         if any(_matches(rule, axes) for rule in matrix.excludes):
             continue
-        options, name = dict(matrix.options), matrix.name
+        options, name, name_key = dict(matrix.options), matrix.name, "output.name"
         for rule in matrix.overrides:
             if _matches(rule.match, axes):
                 options.update(rule.options)
-                name = rule.name or name
+                if rule.name:
+                    name, name_key = rule.name, f"{rule.key}.name"
         out = matrix.out_dir / _format_name(name, axes, options)
         if out in owners:
             raise BatchError(
-                f"{matrix.source}: output.name: {name!r} gives {out.name} for two variants "
+                f"{matrix.source}: {name_key}: {name!r} gives {out.name} for two variants "
                 f"({_describe(owners[out])} and {_describe(axes)}); add the placeholder that "
                 "tells them apart, e.g. {background} or {voice}"
             )

@@ -10,7 +10,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -77,7 +76,7 @@ def live_progress(console: Console) -> Iterator[OnEvent]:
     bar = Progress(
         TextColumn("{task.description:<34.34}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[count]:>9}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
@@ -88,18 +87,20 @@ def live_progress(console: Console) -> Iterator[OnEvent]:
     rows: dict[str, TaskID] = {}
 
     def on_event(event: Event) -> None:
+        count = f"{event.done}/{event.total}"
         if event.kind == "narrating":
             if "narrating" not in overall:
-                overall["narrating"] = bar.add_task("narrating (unique lines)", total=event.total)
-            bar.update(overall["narrating"], completed=event.done)
-        elif event.kind == "rendering":
+                overall["narrating"] = bar.add_task("narrating", total=event.total, count="")
+            bar.update(overall["narrating"], completed=event.done, count=count)
+        elif event.kind == "rendering":  # done/total are frames: show a percentage
+            percent = f"{100 * event.done // max(event.total, 1)}%"
             if event.label not in rows:
-                rows[event.label] = bar.add_task(f"  {event.label}", total=event.total)
-            bar.update(rows[event.label], completed=event.done)
+                rows[event.label] = bar.add_task(f"  {event.label}", total=event.total, count="")
+            bar.update(rows[event.label], completed=event.done, count=percent)
         else:
             if "variants" not in overall:
-                overall["variants"] = bar.add_task("variants", total=event.total)
-            bar.update(overall["variants"], completed=event.done)
+                overall["variants"] = bar.add_task("variants", total=event.total, count="")
+            bar.update(overall["variants"], completed=event.done, count=count)
             if event.label in rows:
                 bar.remove_task(rows.pop(event.label))
 

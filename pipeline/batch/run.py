@@ -70,7 +70,16 @@ class Event:
 
 
 OnEvent = Callable[[Event], None]
-Result = tuple[Literal["ok", "failed"], Any, Any]  # ("ok", seconds, size) | ("failed", reason, "")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker sends back: a failure travels as a value, never as an exception."""
+
+    reason: str = ""  # empty when the output was written
+    seconds: float = 0.0  # session length
+    size_bytes: int = 0
+    wall_s: float = 0.0  # time the worker spent on it (not the time it waited in the queue)
 
 
 def run_batch(
@@ -123,14 +132,12 @@ def _run(
         else:
             runnable.append(p)
 
-    def finished(p: Planned, result: Result, wall_s: float) -> None:
+    def finished(p: Planned, r: Rendered) -> None:
         out = p.variant.out
-        if result[0] == "ok":
-            write_stamp(out, p.key, p.variant)
-            outcome = Outcome(p.variant.label, out, "built", "", result[1], result[2], wall_s)
-        else:
-            outcome = Outcome(p.variant.label, out, "failed", result[1], wall_s=wall_s)
-        outcomes[out] = outcome
+        status: Status = "failed" if r.reason else "built"
+        outcomes[out] = Outcome(
+            p.variant.label, out, status, r.reason, r.seconds, r.size_bytes, r.wall_s
+        )
         emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
 
     if todo:
@@ -204,15 +211,23 @@ def narrate_all(
     return len(unique), made, errors
 
 
-def render_variant(options: BuildOptions, on_progress=None) -> Result:
-    """Build one variant; a failure comes back as a value, so it travels from any worker."""
+def render_variant(options: BuildOptions, planned: Planned, on_progress=None) -> Rendered:
+    """Build one variant and stamp it; any failure comes back as a reason, so it travels from
+    any worker. The stamp is written here, right after the output lands, so an output that
+    is finished when a batch is interrupted is recognised by the next run."""
+    start = time.monotonic()
     try:
         result = build(options, on_progress)
+        write_stamp(result.path, planned.key, planned.variant)
     except PmrError as exc:
-        return ("failed", str(exc), "")
+        return Rendered(str(exc), wall_s=time.monotonic() - start)
+    except OSError as exc:
+        reason = f"can't write the stamp {stamp_path(options.out)}: {exc.strerror or exc}"
+        return Rendered(reason, wall_s=time.monotonic() - start)
     except Exception as exc:  # a bug in one variant must not stop the others
-        return ("failed", f"internal error: {type(exc).__name__}: {exc}", "")
-    return ("ok", result.timeline.seconds, result.size_bytes)
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        return Rendered(reason, wall_s=time.monotonic() - start)
+    return Rendered("", result.timeline.seconds, result.size_bytes, time.monotonic() - start)
 
 
 # --- local processes -------------------------------------------------------------------------
@@ -235,16 +250,16 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds build(): Mp3Writer kills ffmpeg and removes its temp file
 
 
-def _local_task(options: BuildOptions, label: str) -> Result:
+def _local_task(options: BuildOptions, planned: Planned) -> Rendered:
     global _busy
 
     def progress(stage: str, done: int, total: int) -> None:
         if _queue is not None and stage == "rendering":
-            _queue.put((label, done, total))
+            _queue.put((planned.variant.label, done, total))
 
     _busy = True
     try:
-        return render_variant(options, progress)
+        return render_variant(options, planned, progress)
     except KeyboardInterrupt:
         os._exit(130)  # the with-blocks inside build() have cleaned up by now
     finally:
@@ -255,7 +270,7 @@ def _run_local(
     todo: Sequence[Planned],
     cache_dir: Path,
     jobs: int,
-    finished: Callable[[Planned, Result, float], None],
+    finished: Callable[[Planned, Rendered], None],
     emit: OnEvent,
 ) -> None:
     if not todo:
@@ -272,19 +287,18 @@ def _run_local(
         initargs=(queue,),
     )
     try:
-        submitted: dict[Future, tuple[Planned, float]] = {}
+        submitted: dict[Future, Planned] = {}
         for p in todo:
             options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
-            future = pool.submit(_local_task, options, p.variant.label)
-            submitted[future] = (p, time.monotonic())
+            submitted[pool.submit(_local_task, options, p)] = p
         pending = set(submitted)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                p, start = submitted[future]
                 exc = future.exception()
-                result = ("failed", f"worker died: {exc}", "") if exc else future.result()
-                finished(p, result, time.monotonic() - start)
+                finished(
+                    submitted[future], Rendered(f"worker died: {exc}") if exc else future.result()
+                )
     except BaseException:
         _stop(pool)
         raise
@@ -376,25 +390,23 @@ def _run_dask(
     todo: Sequence[Planned],
     cache_dir: Path,
     client: Any,
-    finished: Callable[[Planned, Result, float], None],
+    finished: Callable[[Planned, Rendered], None],
 ) -> None:
     """Variants as dask tasks. Workers need pmr installed and the same cache and output paths
-    (a shared filesystem); the stamps are written here, after each result."""
+    (a shared filesystem); each worker stamps the outputs it writes."""
     from distributed import as_completed
 
     submitted = {}
     try:
         for p in todo:
             options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
-            future = client.submit(render_variant, options, pure=False)
-            submitted[future] = (p, time.monotonic())
+            submitted[client.submit(render_variant, options, p, pure=False)] = p
         for future in as_completed(list(submitted), loop=client.loop):
-            p, start = submitted[future]
             try:
-                result = future.result()
-            except Exception as exc:  # a worker lost or an unpicklable error
-                result = ("failed", f"dask: {type(exc).__name__}: {exc}", "")
-            finished(p, result, time.monotonic() - start)
+                rendered = future.result()
+            except Exception as exc:  # a worker lost, or pmr missing on a worker
+                rendered = Rendered(f"dask: {type(exc).__name__}: {exc}")
+            finished(submitted[future], rendered)
     except BaseException:
         client.cancel(list(submitted))
         raise
