@@ -144,6 +144,13 @@ def test_cli_bad_matrix_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml"]
     bad_list = runner.invoke(app_(), ["batch", "--minutes", "10,x", "-o", str(tmp_path)])
     assert bad_list.exit_code == 2 and "--minutes: '10,x': give numbers" in bad_list.output
+    out = ["--routines", str(path.with_name("r.toml")), "-o", str(tmp_path / "out")]
+    path.with_name("r.toml").write_text(SHORT_ROUTINE)
+    ray = runner.invoke(app_(), ["batch", *out, "--executor", "ray"])
+    assert ray.exit_code == 2 and "--executor 'ray': valid: local, dask" in ray.output
+    lone = runner.invoke(app_(), ["batch", *out, "--executor", "dask"])
+    assert lone.exit_code == 2 and "--executor dask needs --scheduler ADDRESS" in lone.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml", "r.toml"]
 
 
 def app_():

@@ -91,6 +91,10 @@ def run_batch(
     scheduler: str | None = None,
     on_event: OnEvent | None = None,
 ) -> BatchReport:
+    """Build every variant that is not up to date; `jobs` worker processes for `local`
+    (default: the number of cores), the cluster's workers for `dask`."""
+    if executor not in EXECUTORS:
+        raise BatchError(f"--executor {executor!r}: valid: {', '.join(EXECUTORS)}")
     started = time.monotonic()
     emit = on_event or (lambda event: None)
     cache_dir = Path(cache_dir).absolute()
