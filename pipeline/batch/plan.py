@@ -46,21 +46,25 @@ def plan(variants: Sequence[Variant], force: bool = False) -> tuple[Planned, ...
     files once each; never imports an engine or touches audio."""
     scripts = {r: load_script(r) for r in dict.fromkeys(v.routine for v in variants)}
     voices = {n: load_voice(n) for n in dict.fromkeys(v.voice for v in variants)}
+    scripts_text = {r: repr(script) for r, script in scripts.items()}
+    voices_material = {n: voice_material(voice) for n, voice in voices.items()}
     planned = []
     for variant in variants:
         script, voice = scripts[variant.routine], voices[variant.voice]
-        key = variant_key(variant, script, voice)
+        key = variant_key(variant, scripts_text[variant.routine], voices_material[variant.voice])
         fresh = not force and stamp_matches(variant.out, key)
         planned.append(Planned(variant, key, script, voice, fresh))
     return tuple(planned)
 
 
-def variant_key(variant: Variant, script: Script, voice: VoiceProfile) -> str:
+def variant_key(variant: Variant, script_text: str, voice: dict[str, Any]) -> str:
+    """sha256 hex over the expanded routine (`repr` of its Script), the voice material, the
+    length, background and options, the pmr version and the code digest."""
     material = {
         "pmr": __version__,
         "code": code_digest(),
-        "script": repr(script),
-        "voice": _voice_material(voice),
+        "script": script_text,
+        "voice": voice,
         "minutes": variant.minutes,
         "background": _background_material(variant.background),
         "options": [[k, repr(v)] for k, v in variant.options],
@@ -131,7 +135,8 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def _voice_material(voice: VoiceProfile) -> dict[str, Any]:
+def voice_material(voice: VoiceProfile) -> dict[str, Any]:
+    """Every field that compares (all but the file it came from) and the engine's version."""
     fields = {f.name: getattr(voice, f.name) for f in dataclasses.fields(voice) if f.compare}
     return {"profile": repr(fields), "engine": _engine_version(voice)}
 
