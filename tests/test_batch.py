@@ -207,14 +207,20 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
     )
     folder, grid, _ = local_batch
     here = with_lists(grid, out_dir=tmp_path / "dask-out")
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=2,
-        processes=False,
-        protocol="tcp://",
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    import dask
+
+    scratch = dask.config.set({"temporary-directory": str(tmp_path / "dask-scratch")})
+    with (
+        scratch,
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            protocol="tcp://",
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+    ):
         result = runner.invoke(
             app_(),
             [
