@@ -2,9 +2,10 @@
 
 The key covers the expanded routine (every line, pause and cue, title and description), the
 voice profile and its engine's version, the build options, the contents of a background file,
-the pmr version and a digest of pmr's audio code. The key is written after a successful build to
-a small stamp beside the output (`.NAME.mp3.pmr.json`), with the output's size and mtime, so an
-unchanged variant is recognised from two stats and one small read, without decoding anything.
+the pmr version, a digest of pmr's audio code and the ffmpeg binary. The key is written after a
+successful build to a small stamp beside the output (`.NAME.mp3.pmr.json`), with the output's
+size and mtime, so an unchanged variant is recognised from two stats and one small read,
+without decoding anything.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import PmrError
 from ..narration import VoiceProfile, load_voice
 from ..template import Script, load_script
 from .matrix import Variant
@@ -63,6 +65,7 @@ def variant_key(variant: Variant, script_text: str, voice: dict[str, Any]) -> st
     material = {
         "pmr": __version__,
         "code": code_digest(),
+        "encoder": encoder_identity(),
         "script": script_text,
         "voice": voice,
         "minutes": variant.minutes,
@@ -133,6 +136,20 @@ def code_digest() -> str:
             continue
         digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@cache
+def encoder_identity() -> str:
+    """The ffmpeg binary's path, size and mtime: an upgraded encoder re-encodes (a stat, not a
+    subprocess, so planning stays fast)."""
+    from ..encode import ffmpeg_exe
+
+    try:
+        path = Path(ffmpeg_exe()).resolve()
+        info = path.stat()
+    except (PmrError, OSError):
+        return "ffmpeg not found"  # the build will say so, per variant
+    return f"{path} {info.st_size} {info.st_mtime_ns}"
 
 
 def voice_material(voice: VoiceProfile) -> dict[str, Any]:
