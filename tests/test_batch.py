@@ -168,12 +168,13 @@ def local_batch(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
     """Four variants built once with two worker processes: the reference for several tests."""
     folder = tmp_path_factory.mktemp("local-batch")
     grid = parse_matrix(_matrix(folder), source="m.toml", base=folder)
-    report = run_batch(plan(expand(grid)), cache_dir=cache_dir, jobs=2)
-    return folder, grid, report
+    events: list = []
+    report = run_batch(plan(expand(grid)), cache_dir=cache_dir, jobs=2, on_event=events.append)
+    return folder, grid, report, events
 
 
 def test_batch_builds_every_variant_to_length(local_batch, decode_mp3) -> None:
-    folder, _, report = local_batch
+    folder, _, report, _ = local_batch
     assert [o.status for o in report.outcomes] == ["built"] * 4
     for outcome in report.outcomes:
         minutes = 1.1 if "1.1min" in outcome.out.name else 1.2
@@ -182,8 +183,23 @@ def test_batch_builds_every_variant_to_length(local_batch, decode_mp3) -> None:
     assert _hidden_leftovers(folder / "out") == []
 
 
+def test_progress_reports_narration_each_variant_and_the_whole(local_batch) -> None:
+    _, _, report, events = local_batch
+    narrating = [e for e in events if e.kind == "narrating"]
+    assert narrating and narrating[-1].done == narrating[-1].total
+    rendering: dict[str, list] = {}
+    for e in events:
+        if e.kind == "rendering":  # relayed from the worker processes
+            rendering.setdefault(e.label, []).append(e.done)
+    assert sorted(rendering) == sorted(o.out.name for o in report.outcomes)
+    for label, done in rendering.items():
+        assert done == sorted(done) and len(done) > 10, label  # 2 s blocks of a ~70 s session
+    overall = [(e.done, e.total) for e in events if e.kind == "done"]
+    assert overall[0] == (0, 4) and overall[-1] == (4, 4)
+
+
 def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
-    folder, grid, _ = local_batch
+    folder, grid, _, _ = local_batch
     before = _mtimes(folder / "out")
     planned = plan(expand(grid))
     assert all(p.up_to_date for p in planned)
@@ -205,7 +221,7 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
     distributed = pytest.importorskip(
         "distributed", reason="the dask extra is not installed (pip install -e '.[dask]')"
     )
-    folder, grid, _ = local_batch
+    folder, grid, _, _ = local_batch
     here = with_lists(grid, out_dir=tmp_path / "dask-out")
     import dask
 
