@@ -8,6 +8,7 @@ render runs compare rendering alone.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,13 +29,17 @@ dir = "{out}"
 """
 
 
-def timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.monotonic()
+def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall s, CPU s of pmr and everything it started) for one `pmr batch` run."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     subprocess.run([PMR, "batch", *args], check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
-    return time.monotonic() - start
+    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
+    load = os.getloadavg()[0]  # other jobs on the machine: the wall times depend on it
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "mini.toml").write_text(SHORT_ROUTINE)
@@ -51,10 +56,15 @@ def main() -> None:
         j1 = timed(["j1.toml", "-j", "1"], env, folder)
         j2 = timed(["j2.toml", "-j", "2"], env, folder)
         again = timed(["j2.toml", "-j", "2"], env, folder)
-        print(f"narration warm-up (2 variants, cold cache): {warm:.1f} s")
-        print(f"24 variants, -j 1: {j1:.1f} s")
-        print(f"24 variants, -j 2: {j2:.1f} s  ({j1 / j2:.2f}x)")
-        print(f"unchanged re-run of the 24: {again:.2f} s")
+        print(f"load average at the start: {load:.1f} on {os.cpu_count()} cores")
+        for label, (wall, cpu) in (
+            ("narration warm-up (2 variants, cold cache)", warm),
+            ("24 variants, -j 1", j1),
+            ("24 variants, -j 2", j2),
+            ("unchanged re-run of the 24", again),
+        ):
+            print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+        print(f"-j 2 speed-up: {j1[0] / j2[0]:.2f}x")
 
 
 if __name__ == "__main__":
