@@ -117,6 +117,7 @@ def test_cli_lists_replace_the_axes(tmp_path: Path) -> None:
         ({"matrix": {"backgrounds": ["rain"]}}, "matrix.backgrounds[0]: unknown background 'rain'"),
         ({"matrix": {"lengths": [10]}}, "matrix.lengths: unknown key; valid keys: routines"),
         ({"output": {"name": "{routine}-{min}.mp3"}}, "output.name: unknown placeholder {min}"),
+        ({"output": {"dir": 5}}, "output.dir: must be a folder path"),
         ({"output": {"name": "x/{routine}.mp3"}}, "output.name: 'x/{routine}.mp3' must be a file"),
         ({"options": {"bitrat": "96k"}}, "options.bitrat: unknown option (did you mean 'bitrate'"),
         ({"options": {"bitrate": 96}}, "options.bitrate: 96 must be a str"),

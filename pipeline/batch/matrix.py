@@ -131,9 +131,9 @@ def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix
     }
     output = where.table(document, "output")
     where.check_keys(output, OUTPUT_KEYS, "output")
-    out_dir = Path(output.get("dir", DEFAULT_DIR))
     if not isinstance(output.get("dir", DEFAULT_DIR), str):
         raise where.error("output.dir", "must be a folder path (a string)")
+    out_dir = Path(output.get("dir", DEFAULT_DIR))
     name = output.get("name", DEFAULT_NAME)
     _check_name(name, where, "output.name")
     options = _options(where.table(document, "options"), where, "options")
