@@ -32,7 +32,9 @@ def main(routine: str, minutes: float, out: Path) -> None:
     AudioSegment.converter = ffmpeg_exe()
     options = BuildOptions(routine=routine, minutes=minutes)
     script = load_script(options.routine)
-    clips = narrate(script, load_voice(options.voice), ClipCache(default_cache_dir()), SAMPLE_RATE_HZ)
+    clips = narrate(
+        script, load_voice(options.voice), ClipCache(default_cache_dir()), SAMPLE_RATE_HZ
+    )
     timeline = fit(script, clips.frames, SAMPLE_RATE_HZ, minutes * 60)
     session = AudioSegment.empty()
     for event in timeline.events:

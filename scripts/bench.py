@@ -42,12 +42,20 @@ class Run:
     note: str = ""
 
 
-def measure(command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0) -> tuple[float, float, bool, str]:
+def measure(
+    command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0
+) -> tuple[float, float, bool, str]:
     """Wall time and peak RSS (MB) summed over the process and all its descendants."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     if feed:
+
         def pump() -> None:
             assert proc.stdin is not None
             for _ in range(repeat):
@@ -125,8 +133,13 @@ def main() -> int:
     env = dict(os.environ, PMR_CACHE_DIR=str(OUT / "cache"))
 
     print("warming the narration cache ...", flush=True)
-    subprocess.run([str(BIN / "pmr"), "narrate", args.routine], env=env, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "pmr"), "narrate", args.routine],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     cold = cold_narration(env, args.routine)
     runs: list[Run] = []
     for minutes in lengths:
@@ -135,17 +148,31 @@ def main() -> int:
         if minutes in baseline_lengths:
             runs.append(baseline_run(minutes, env, args.routine))
         for run in runs[-3:]:
-            print(f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
-                  f"{run.peak_rss_mb:7.1f} MB  {'ok' if run.ok else 'FAILED ' + run.note}", flush=True)
+            print(
+                f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
+                f"{run.peak_rss_mb:7.1f} MB  {'ok' if run.ok else 'FAILED ' + run.note}",
+                flush=True,
+            )
 
     report = verdicts(runs, cold)
     print(report["table"])
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
-            f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
-            "python": platform.python_version()}
-    (OUT / "bench.json").write_text(json.dumps(
-        {"meta": meta, "runs": [asdict(r) for r in runs], "cold_narration": cold,
-         "targets": report["targets"]}, indent=2))
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, "
+        f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "python": platform.python_version(),
+    }
+    (OUT / "bench.json").write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "runs": [asdict(r) for r in runs],
+                "cold_narration": cold,
+                "targets": report["targets"],
+            },
+            indent=2,
+        )
+    )
     plot(runs, OUT / "bench.png")
     print(f"wrote {OUT / 'bench.json'} and {OUT / 'bench.png'}")
     return 0 if all(t["ok"] for t in report["targets"]) else 1
@@ -164,22 +191,46 @@ def verdicts(runs: list[Run], cold: dict[str, float]) -> dict:
     def ratio(a: Run | None, b: Run | None, field: str = "seconds") -> float | None:
         return getattr(a, field) / getattr(b, field) if a and b else None
 
-    target("20 min build / ffmpeg floor", ratio(get("pmr build (warm)", 20), get("ffmpeg floor", 20)), 1.15, "<=")
-    target("60 min build / 20 min build", ratio(get("pmr build (warm)", 60), get("pmr build (warm)", 20)), 3.3, "<=")
+    target(
+        "20 min build / ffmpeg floor",
+        ratio(get("pmr build (warm)", 20), get("ffmpeg floor", 20)),
+        1.15,
+        "<=",
+    )
+    target(
+        "60 min build / 20 min build",
+        ratio(get("pmr build (warm)", 60), get("pmr build (warm)", 20)),
+        3.3,
+        "<=",
+    )
     for m in (20, 120):
         run = get("pmr build (warm)", m)
         target(f"peak RSS at {m} min (MB)", run.peak_rss_mb if run else None, 200, "<=")
-    target("pydub / pmr at 20 min", ratio(get("pydub baseline", 20), get("pmr build (warm)", 20)), 2, ">=")
-    target("pydub / pmr at 60 min", ratio(get("pydub baseline", 60), get("pmr build (warm)", 60)), 5, ">=")
+    target(
+        "pydub / pmr at 20 min",
+        ratio(get("pydub baseline", 20), get("pmr build (warm)", 20)),
+        2,
+        ">=",
+    )
+    target(
+        "pydub / pmr at 60 min",
+        ratio(get("pydub baseline", 60), get("pmr build (warm)", 60)),
+        5,
+        ">=",
+    )
 
     rows = ["", f"{'what':<18} {'min':>5} {'time s':>8} {'x floor':>8} {'RSS MB':>8}"]
     for r in runs:
         floor = get("ffmpeg floor", r.minutes)
         x = f"{r.seconds / floor.seconds:8.2f}" if floor and r.ok else "       -"
-        rows.append(f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_rss_mb:>8.1f}"
-                    + ("" if r.ok else f"  FAILED: {r.note}"))
-    rows.append(f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
-                f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime\n")
+        rows.append(
+            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_rss_mb:>8.1f}"
+            + ("" if r.ok else f"  FAILED: {r.note}")
+        )
+    rows.append(
+        f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
+        f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime\n"
+    )
     rows.append(f"{'target':<32} {'value':>9} {'bar':>8}  verdict")
     for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
@@ -195,7 +246,9 @@ def plot(runs: list[Run], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for what in dict.fromkeys(r.what for r in runs):
-        points = sorted((r.minutes, r.seconds, r.peak_rss_mb) for r in runs if r.what == what and r.ok)
+        points = sorted(
+            (r.minutes, r.seconds, r.peak_rss_mb) for r in runs if r.what == what and r.ok
+        )
         if points:
             m, s, rss = zip(*points, strict=True)
             left.plot(m, s, marker="o", label=what)
