@@ -73,10 +73,15 @@ class Range:
     high: int
 
     def describe(self, rate_hz: int) -> str:
-        """Rounded inwards to 0.1 min, so any length in the stated range is really reachable."""
-        low = math.ceil(self.low / rate_hz / 6) / 10
-        high = math.floor(self.high / rate_hz / 6) / 10
-        return f"{low:.1f} to {high:.1f} min"
+        """Rounded inwards to 0.1 min (0.001 min for a narrow range), so any length in the
+        stated range is really reachable."""
+        for digits in (1, 3):
+            scale = 60 / 10**digits  # seconds per step
+            low = math.ceil(self.low / rate_hz / scale) * scale / 60
+            high = math.floor(self.high / rate_hz / scale) * scale / 60
+            if low <= high:
+                return f"{low:.{digits}f} to {high:.{digits}f} min"
+        return f"only {self.low / rate_hz / 60:.4f} min"
 
 
 @dataclass(frozen=True)
