@@ -6,7 +6,7 @@ Pure: no audio, no files. Fitting has two steps:
    the optional sections (`[fit] drop`, first named first); longer ones add runs of the
    repeatable spans (`[[fit.repeat]]`, second runs of every span before third runs). This gives
    a ladder of structures from shortest to longest; among those that can reach the target, the
-   one whose natural length (every pause at its default) is closest to it wins.
+   one whose pauses move least from their defaults (as a share of their room) wins.
 2. Pauses. Fixed pauses (the 5 s hold) never change. Elastic pauses fill the remaining time by
    water-filling: each one moves from its default by `weight x level` seconds, clamped to its
    min and max, with one common level solved exactly; the frames lost to rounding go to the
@@ -119,7 +119,13 @@ class _Budget:
 
     @property
     def natural(self) -> int:
+        """The length with every pause at its default, in frames."""
         return self.fixed + int(self.default.sum())
+
+    def strain(self, target: int) -> float:
+        """How far the pauses must move for `target`: 0 at the defaults, 1 at min or max."""
+        room = (self.span.high if target >= self.natural else self.span.low) - self.natural
+        return abs(target - self.natural) / abs(room) if room else 0.0
 
 
 def ladder(script: Script) -> list[Structure]:
@@ -222,7 +228,8 @@ def fit(
 def choose(
     script: Script, clip_frames: Mapping[str, int], rate_hz: int, target: int, label: str = ""
 ) -> _Budget:
-    """The structure for `target` frames: feasible, and natural length closest to it."""
+    """The structure for `target` frames: the feasible one whose pauses move least from their
+    defaults, as a share of their room (see `_Budget.strain`)."""
     budgets = _budgets(script, clip_frames, rate_hz)
     feasible = [b for b in budgets if b.span.low <= target <= b.span.high]
     if not feasible:
@@ -231,7 +238,7 @@ def choose(
             f"{target / rate_hz / 60:g} min is out of reach: {who} can make "
             f"{describe_reach(script, clip_frames, rate_hz)}"
         )
-    return min(feasible, key=lambda b: abs(b.natural - target))
+    return min(feasible, key=lambda b: (b.strain(target), abs(b.natural - target)))
 
 
 def spread(
