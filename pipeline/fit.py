@@ -56,6 +56,7 @@ class Timeline:
     total: int  # frames
     events: tuple[Event, ...]
     chapters: tuple[Chapter, ...]
+    fade_out_s: float | None = None  # the routine's final fade, when it sets one (seconds)
 
     @property
     def seconds(self) -> float:
@@ -222,7 +223,7 @@ def fit(
                 length, kind, ref = 0, "cue", step.name
             events.append(Event(kind, position, length, ref, part.chapter))
             position += length
-    return Timeline(rate_hz, position, tuple(events), tuple(chapters))
+    return Timeline(rate_hz, position, tuple(events), tuple(chapters), script.fade_out_s)
 
 
 def choose(

@@ -176,11 +176,11 @@ def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
         index = np.searchsorted(line_starts, grid, side="right") - 1
         speaking = (index >= 0) & (grid < line_ends[np.maximum(index, 0)])
         level = level + np.where(speaking, BED_DUCK_DB, 0.0)
-    fade = np.clip(
-        np.minimum(grid / (FADE_IN_S * rate), (timeline.total - grid) / (FADE_OUT_S * rate)),
-        1e-3,
-        1,
+    fade = np.minimum(
+        grid / (FADE_IN_S * rate),
+        (timeline.total - grid) / ((timeline.fade_out_s or FADE_OUT_S) * rate),
     )
+    fade = np.maximum(np.sin(0.5 * np.pi * np.clip(fade, 0.0, 1.0)), 1e-3)  # as render does
     bottom.plot(grid / rate / 60, level + 20 * np.log10(fade), color="#2e7d32", lw=1)
     bottom.set_ylim(BED_LEVEL_DBFS + BED_DUCK_DB - 12, BED_LEVEL_DBFS + 6)
     bottom.set_ylabel("background\n(dBFS)")

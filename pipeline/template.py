@@ -87,6 +87,7 @@ class Script:
     sections: tuple[Section, ...]
     drop: tuple[str, ...] = ()
     repeats: tuple[Repeat, ...] = ()
+    fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
 
     def lines(self) -> Iterator[Line]:
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)
@@ -96,7 +97,8 @@ class Script:
                     yield step
 
 
-ROUTINE_KEYS = ("name", "title", "language", "description")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
+MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
 FIT_KEYS = ("drop", "repeat")
 REPEAT_KEYS = ("id", "title", "from", "to", "times", "steps")
@@ -247,6 +249,17 @@ def expand(
     if sections and not line_ids:
         with where.item():
             raise where.error("sections", "the routine has no line to speak ('say' steps)")
+    fade_out = routine.get("fade_out")
+    with where.item():
+        if fade_out is not None and (
+            isinstance(fade_out, bool)
+            or not isinstance(fade_out, int | float)
+            or not 0.5 <= fade_out <= MAX_FADE_OUT_S
+        ):
+            fade_out = None
+            raise where.error(
+                "routine.fade_out", f"must be a number of seconds, 0.5 to {MAX_FADE_OUT_S:g}"
+            )
     title = language = ""
     with where.item():
         title = _string(routine, "title", where, "routine")
@@ -260,6 +273,7 @@ def expand(
         sections=tuple(sections),
         drop=drop,
         repeats=repeats,
+        fade_out_s=None if fade_out is None else float(fade_out),
     )
 
 

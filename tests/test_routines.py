@@ -167,3 +167,21 @@ def test_quick_builds_at_its_shortest(tmp_path: Path, cache_dir: Path, decode_mp
     assert groups == ["legs", "arms", "torso", "face"]
     assert "rest" not in [c.id for c in result.timeline.chapters]  # dropped when short
     assert script.drop == ("rest",)
+
+
+def test_a_routine_can_fade_out_slowly(tmp_path: Path, cache_dir: Path, decode_mp3) -> None:
+    """Same timeline, with and without `fade_out = 20`: the bed is much softer 3-4 s from the
+    end only with it (the default fade is 6 s)."""
+    levels = []
+    for name, extra in (("plain", ""), ("slow", "fade_out = 20\n")):
+        routine = tmp_path / f"{name}.toml"
+        routine.write_text(SHORT_ROUTINE.replace('language = "en"\n', f'language = "en"\n{extra}'))
+        result = build(
+            BuildOptions(str(routine), 1.2, out=tmp_path / f"{name}.mp3", cache_dir=cache_dir)
+        )
+        audio = decode_mp3(result.path)
+        assert abs(audio.seconds - 72) < 0.5
+        levels.append(audio.rms_db(audio.seconds - 4, audio.seconds - 3))
+    plain, slow = levels
+    assert slow < plain - 6
+    assert load_script("sleep").fade_out_s >= 30

@@ -136,3 +136,20 @@ def test_plan_mistakes_exit_2(args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_validate_checks_fit_and_fade_keys(tmp_path: Path) -> None:
+    text = resolve_routine("quick").read_text()
+    text = text.replace('language = "en"', 'language = "en"\nfade_out = "long"', 1)
+    text = text.replace('to = "face"', 'to = "legs"\ntime = 3', 1)
+    path = tmp_path / "q.toml"
+    path.write_text(text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert (
+        f"{path}:{_line_of(text, 'fade_out')}: routine.fade_out: must be a number" in result.output
+    )
+    assert (
+        f"{path}:{_line_of(text, 'time = 3')}: fit.repeat[1].time: unknown key "
+        "(did you mean 'times'?)" in result.output
+    )
