@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .errors import FitError
-from .template import Cue, Line, Pause, Script, Section
+from .template import Cue, Line, Pause, Script, Section, Step
 
 EventKind = Literal["line", "pause", "cue"]
 
@@ -99,11 +99,11 @@ class Part:
 
     chapter: str
     title: str
-    steps: tuple[object, ...]
+    steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
-class _Budget:
+class Budget:
     """A structure's fixed frames and its elastic pauses' bounds, as frame arrays."""
 
     structure: Structure
@@ -228,9 +228,9 @@ def fit(
 
 def choose(
     script: Script, clip_frames: Mapping[str, int], rate_hz: int, target: int, label: str = ""
-) -> _Budget:
+) -> Budget:
     """The structure for `target` frames: the feasible one whose pauses move least from their
-    defaults, as a share of their room (see `_Budget.strain`)."""
+    defaults, as a share of their room (see `Budget.strain`)."""
     budgets = _budgets(script, clip_frames, rate_hz)
     feasible = [b for b in budgets if b.span.low <= target <= b.span.high]
     if not feasible:
@@ -257,7 +257,7 @@ def spread(
         return low
     weight = np.asarray(weight, dtype=np.float64)
     levels = np.unique(np.concatenate([(low - default) / weight, (high - default) / weight, [0]]))
-    sums = np.clip(default + np.outer(levels, weight), low, high).sum(axis=1)
+    sums = _filled(low, default, high, weight, levels)
     k = int(np.clip(np.searchsorted(sums, total, side="right") - 1, 0, len(levels) - 1))
     level = levels[k]
     if k + 1 < len(levels) and sums[k + 1] > sums[k]:
@@ -282,6 +282,29 @@ def spread(
     return lengths
 
 
+def _filled(
+    low: np.ndarray, default: np.ndarray, high: np.ndarray, weight: np.ndarray, levels: np.ndarray
+) -> np.ndarray:
+    """sum(clip(default + weight * t, low, high)) for every t in `levels`, in O(n log n).
+
+    A pause starts to move above t = (low - default) / weight and stops at
+    t = (high - default) / weight; prefix sums over both sorted thresholds give, per level,
+    the pauses already moving minus those already pinned at their max.
+    """
+
+    def moved(threshold: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """sum over pauses with threshold < t of (default + weight * t - base)."""
+        order = np.argsort(threshold, kind="stable")
+        offset = np.concatenate([[0.0], np.cumsum((default - base)[order], dtype=np.float64)])
+        slope = np.concatenate([[0.0], np.cumsum(weight[order])])
+        count = np.searchsorted(threshold[order], levels, side="left")
+        return offset[count] + slope[count] * levels
+
+    start = (low - default) / weight
+    stop = (high - default) / weight
+    return float(low.sum()) + moved(start, low) - moved(stop, high)
+
+
 def _bounds(span: Range) -> tuple[int, int]:
     return span.low, span.high
 
@@ -290,13 +313,13 @@ def _frames(seconds: float, rate_hz: int) -> int:
     return round(seconds * rate_hz)
 
 
-def _budgets(script: Script, clip_frames: Mapping[str, int], rate_hz: int) -> list[_Budget]:
+def _budgets(script: Script, clip_frames: Mapping[str, int], rate_hz: int) -> list[Budget]:
     return [_budget(script, s, clip_frames, rate_hz) for s in ladder(script)]
 
 
 def _budget(
     script: Script, structure: Structure, clip_frames: Mapping[str, int], rate_hz: int
-) -> _Budget:
+) -> Budget:
     """Frames that can't move, and the bounds and weight of each elastic pause in order."""
     played = tuple(parts(script, structure))
     fixed, bounds = 0, []
@@ -314,4 +337,4 @@ def _budget(
                     bounds.append((low, default, high, step.weight))
     table = np.array(bounds, dtype=np.float64).reshape(-1, 4)
     low, default, high = (table[:, i].astype(np.int64) for i in range(3))
-    return _Budget(structure, played, fixed, low, default, high, table[:, 3])
+    return Budget(structure, played, fixed, low, default, high, table[:, 3])
