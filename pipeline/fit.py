@@ -149,13 +149,15 @@ def parts(script: Script, structure: Structure) -> Iterator[Part]:
     """The sections in play order for a structure; an extra run repeats its span in place."""
     ends = {r.last: (r, n) for r, n in zip(script.repeats, structure.runs, strict=True)}
 
-    def play(section: Section, run: int) -> Iterator[Part]:
+    def play(section: Section, run: int, lead: bool = False) -> Iterator[Part]:
+        """A lead-in is titled as written for the second run ('Second round'), then numbered."""
         if section.id in structure.dropped:
             return
         if run == 1:
             yield Part(section.id, section.title, section.steps)
         else:
-            yield Part(f"{section.id}.{run}", f"{section.title} ({run})", section.steps)
+            title = section.title if lead and run == 2 else f"{section.title} ({run})"
+            yield Part(f"{section.id}.{run}", title, section.steps)
 
     for index, section in enumerate(script.sections):
         yield from play(section, 1)
@@ -163,7 +165,7 @@ def parts(script: Script, structure: Structure) -> Iterator[Part]:
         for run in range(2, runs + 1):
             assert repeat is not None
             if repeat.lead is not None:
-                yield from play(repeat.lead, run)
+                yield from play(repeat.lead, run, lead=True)
             for again in script.sections[repeat.first : repeat.last + 1]:
                 yield from play(again, run)
 
