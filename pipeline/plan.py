@@ -141,11 +141,11 @@ def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
     starts = [c.start for c in timeline.chapters] + [timeline.total]
     for index, chapter in enumerate(timeline.chapters):
         left, right = starts[index] / rate / 60, starts[index + 1] / rate / 60
-        top.axvspan(left, right, ymin=0.68, ymax=1.0, color=("#dfe7f2", "#c7d5ea")[index % 2])
+        top.axvspan(left, right, ymin=0.55, ymax=1.0, color=("#dfe7f2", "#c7d5ea")[index % 2])
         if right - left > minutes / 120:
-            label = chapter.title if len(chapter.title) <= 24 else chapter.title[:23] + "."
+            label = chapter.title if len(chapter.title) <= 28 else chapter.title[:27] + "."
             top.text(
-                (left + right) / 2, 3.05, label, rotation=90, ha="center", va="bottom",
+                (left + right) / 2, 2.48, label, rotation=90, ha="center", va="bottom",
                 fontsize=7, clip_on=True,
             )  # fmt: skip
     kinds = sorted({e.ref for e in timeline.of_kind("pause")})
@@ -159,7 +159,7 @@ def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
                  if e.ref == kind]  # fmt: skip
         top.broken_barh(spans, (0.3, 0.8), color=colors[kind])
     for cue in timeline.of_kind("cue"):
-        top.axvline(cue.start / rate / 60, ymin=0.0, ymax=0.66, color="#b8860b", lw=1.2, ls="--")
+        top.axvline(cue.start / rate / 60, ymin=0.0, ymax=0.54, color="#b8860b", lw=1.2, ls="--")
     top.set_ylim(0, 4.4)
     top.set_yticks([0.7, 1.8], ["pauses", "narration"])
     top.legend(
