@@ -23,3 +23,7 @@ CHIME_PEAK_DBFS = -14.0
 # Cue names a template may use; the renderer synthesizes each.
 CUE_NAMES = ("chime",)
 MAX_LINE_CHARS = 600
+
+# `pmr plan` estimates a line it has never synthesized from its length: characters per second
+# of speech at pace 1.0 (measured on piper-joe: about 18 per second at its pace 0.92).
+SPEECH_CHARS_PER_S = 19.5
