@@ -100,7 +100,7 @@ def narrate(
         if not profile.fallback:
             raise VoiceError(
                 f"voice {profile.name} ({profile.engine}) can't speak: {cause}; it names no "
-                f'fallback voice (add `fallback = "piper-joe"` to {profile.source}) '
+                f"fallback voice (a `fallback` key in {profile.source} names one) "
                 "or choose another --voice"
             )
         fallback = load_voice(profile.fallback)

@@ -5,8 +5,8 @@ gTTS builds the request (its text pre-processors, the batchexecute `f.req` body 
 (textsplit), time out, limit concurrency and rate, retry 429/5xx/timeouts with exponential
 backoff and full jitter while honouring Retry-After (RFC 9110 §10.2.3), and decode the MP3
 answer with ffmpeg before anything is cached. `PMR_GTTS_BASE_URL` points every request at
-another host (the tests' loopback server); `PMR_GTTS_TIMEOUT_S` and `PMR_GTTS_RETRIES` tune
-the network behaviour.
+another host (the tests' loopback server, a relay; `{accent}` in it becomes the profile's
+accent); `PMR_GTTS_TIMEOUT_S` and `PMR_GTTS_RETRIES` tune the network behaviour.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 
 import numpy as np
@@ -125,7 +126,9 @@ class GttsEngine:
     def __init__(self, profile: VoiceProfile, settings: GttsSettings | None = None) -> None:
         self.profile = profile
         self.settings = settings or GttsSettings.from_env()
-        base = self.settings.base_url or f"https://translate.google.{profile.accent}"
+        base = self.settings.base_url.replace("{accent}", profile.accent) or (
+            f"https://translate.google.{profile.accent}"
+        )
         self.url = f"{base}/{RPC_PATH}"
         self.throttle = _throttle_for(base)
         self._local = threading.local()
@@ -166,6 +169,7 @@ class GttsEngine:
             lang=self.profile.language,
             slow=self.profile.slow,
             lang_check=False,
+            pre_processor_funcs=_pre_processors(),
         )
         return [str(body) for body in tts.get_bodies()]
 
@@ -192,6 +196,9 @@ class GttsEngine:
                 continue
             except requests.ConnectionError as exc:
                 cause, wait_s = f"can't connect to {self.url} ({_reason(exc)})", None
+                continue
+            except requests.exceptions.ChunkedEncodingError:
+                cause, wait_s = f"the answer from {self.url} was cut off", None
                 continue
             except requests.RequestException as exc:
                 raise EngineUnavailable(self.profile.name, f"request failed: {exc}") from None
@@ -230,6 +237,26 @@ class GttsEngine:
             session.trust_env = not self.settings.base_url
             self._local.session = session
         return session
+
+
+@cache
+def _pre_processors() -> list:
+    """gTTS's own text pre-processors, but abbreviations only as whole words: gTTS drops the
+    period after any word *ending* in dr/jr/mr/ms/sr/st, so "Make a fist." and "Rest." lose
+    their sentence end (and Google its falling intonation)."""
+    import re
+
+    from gtts.tokenizer import pre_processors, symbols
+    from gtts.tokenizer.core import PreProcessorRegex
+
+    whole_word = PreProcessorRegex(
+        search_args=symbols.ABBREVIATIONS,
+        search_func=lambda abbr: rf"(?<=\b{abbr})(?=\.).",
+        repl="",
+        flags=re.IGNORECASE,
+    )
+    return [pre_processors.tone_marks, pre_processors.end_of_line, whole_word.run,
+            pre_processors.word_sub]  # fmt: skip
 
 
 def parse_batchexecute(text: str, where: str) -> bytes:
