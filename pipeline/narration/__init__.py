@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +47,8 @@ class Clips:
     paths: Mapping[str, Path]
     frames: Mapping[str, int]
     synthesized: int  # clips made by this call; 0 when the cache was warm
-    voices: Mapping[str, str] = None  # type: ignore[assignment]  # line id -> voice that spoke it
-    engines: Mapping[str, str] = None  # type: ignore[assignment]  # line id -> its engine
+    voices: Mapping[str, str] = field(default_factory=dict)  # line id -> voice that spoke it
+    engines: Mapping[str, str] = field(default_factory=dict)  # line id -> its engine
     repaired: tuple[str, ...] = ()  # line ids whose cache entry was corrupt and re-made
     notices: tuple[str, ...] = ()  # what was said on stderr (fallbacks, repairs)
     speech_s: float = 0.0  # seconds of audio synthesized by this call
