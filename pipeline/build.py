@@ -80,7 +80,7 @@ def build(
     )
     tags = {
         "title": script.title,
-        "artist": f"pmr ({voice.name})",
+        "artist": f"pmr ({', '.join(dict.fromkeys(clips.voices.values())) or voice.name})",
         "album": "pmr sessions",
         "genre": "Meditation",
         "comment": script.description,
