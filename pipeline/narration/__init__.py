@@ -228,7 +228,13 @@ class _Run:
             futures = {pool.submit(work, key, line): key for key, line in todo.items()}
             pending_futures = set(futures)
             while pending_futures:
-                finished, pending_futures = wait(pending_futures, return_when=FIRST_EXCEPTION)
+                try:
+                    finished, pending_futures = wait(pending_futures, return_when=FIRST_EXCEPTION)
+                except BaseException:  # Ctrl-C: finish nothing new, keep what is complete
+                    stop.set()
+                    for other in futures:
+                        other.cancel()
+                    raise
                 for future in finished:
                     error = future.exception()
                     if error is None:
