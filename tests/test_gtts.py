@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -276,4 +278,36 @@ def test_concurrent_narrators_share_one_cache(google, tmp_path: Path, mini_routi
         key = f"{path.parent.name}/{path.stem}"
         clip, corrupt = store.lookup(key)
         assert clip is not None and not corrupt
+    assert list(cache.rglob(".*.tmp")) == []
+
+
+def test_an_interrupted_run_leaves_only_complete_clips(google, tmp_path: Path) -> None:
+    """Ctrl-C while answers are in flight: exit 130, every cached clip verifies, no temp files."""
+    routine = tmp_path / "long.toml"
+    sentences = [f"Breathe in slowly and count to {n}." for n in range(12)]
+    routine.write_text(
+        '[routine]\nname = "long"\ntitle = "Long"\nlanguage = "en"\n\n[[sections]]\n'
+        'id = "s"\ntitle = "S"\nsteps = [\n'
+        + "".join(f'  {{ say = "{text}" }},\n' for text in sentences)
+        + "]\n",
+        encoding="utf-8",
+    )
+    google.plan.extend([("sleep", 0.4)] * 12)
+    cache = tmp_path / "cache"
+    command = [str(Path(sys.executable).with_name("pmr")), "narrate", str(routine),
+               "--voice", "gtts-us", "--cache-dir", str(cache)]  # fmt: skip
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(600):  # until a few answers are under way (at most 60 s)
+        if len(google.seen) >= 4 or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr.decode()
+    assert "pmr: interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+    store = ClipCache(cache)
+    entries = list(store.entries())
+    assert len(entries) < len(sentences)  # it really stopped part-way
+    for path in entries:
+        assert store.lookup(f"{path.parent.name}/{path.stem}")[0] is not None
     assert list(cache.rglob(".*.tmp")) == []
