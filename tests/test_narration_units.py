@@ -138,3 +138,22 @@ def test_cache_info_and_prune(tmp_path: Path) -> None:
     assert list(cache.entries()) == []
     negative = runner.invoke(app, ["cache", "prune", "--older-than", "-1"])
     assert negative.exit_code == 2 and "--older-than" in negative.output
+
+
+def test_gtts_request_bodies_keep_sentence_ends_and_speed() -> None:
+    """pmr builds bodies with gTTS itself, minus its bug of eating the period after '-st'."""
+    import dataclasses
+    import urllib.parse
+
+    from pipeline.narration.gtts_engine import GttsEngine
+
+    def sent(engine: GttsEngine, text: str) -> list:
+        [body] = engine.bodies(text)
+        rpc = json.loads(urllib.parse.parse_qs(body)["f.req"][0])
+        return json.loads(rpc[0][0][1])
+
+    engine = GttsEngine(load_voice("gtts-uk"))
+    assert sent(engine, "Make a fist. Rest.") == ["Make a fist. Rest.", "en", None, "null"]
+    assert sent(engine, "Ask Dr. Lee.")[0] == "Ask Dr Lee."  # a real abbreviation still goes
+    slow = GttsEngine(dataclasses.replace(load_voice("gtts-es"), slow=True))
+    assert sent(slow, "Relájate.") == ["Relájate.", "es", True, "null"]

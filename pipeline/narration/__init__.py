@@ -149,7 +149,15 @@ def _check_language(voice: VoiceProfile, script: Script) -> None:
 class _Run:
     """One narrate call's state: the cache, counters and progress across voices."""
 
-    def __init__(self, cache, rate_hz, total, offline, fill_missing, on_progress) -> None:
+    def __init__(
+        self,
+        cache: ClipCache,
+        rate_hz: int,
+        total: int,
+        offline: bool,
+        fill_missing: bool,
+        on_progress: Progress | None,
+    ) -> None:
         self.cache, self.rate_hz, self.total = cache, rate_hz, total
         self.offline, self.fill_missing, self.on_progress = offline, fill_missing, on_progress
         self.made = self.made_frames = 0
@@ -210,7 +218,17 @@ class _Run:
             cause = failed.cause
         return left, cause
 
-    def _synthesize(self, engine, profile, todo, lines, keys, spoken) -> EngineUnavailable | None:
+    def _synthesize(
+        self,
+        engine: Engine,
+        profile: VoiceProfile,
+        todo: dict[str, Line],
+        lines: list[Line],
+        keys: dict[str, str],
+        spoken: dict[str, _Spoken],
+    ) -> EngineUnavailable | None:
+        """Synthesize the cache misses in a thread pool; on the first EngineUnavailable, start
+        nothing new and return it (other errors are raised)."""
         stop = threading.Event()
 
         def work(key: str, line: Line) -> int:
@@ -260,7 +278,14 @@ class _Run:
                 raise error
         return unavailable
 
-    def _spoken(self, spoken, profile: VoiceProfile, line: Line, keys, frames: int) -> None:
+    def _spoken(
+        self,
+        spoken: dict[str, _Spoken],
+        profile: VoiceProfile,
+        line: Line,
+        keys: dict[str, str],
+        frames: int,
+    ) -> None:
         if line.id in spoken:
             return
         path = self.cache.path(keys[line.id])

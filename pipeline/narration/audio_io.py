@@ -25,11 +25,12 @@ def decode_audio(
     name = "pipe:0" if data is not None else str(source)
     filters = ["-af", f"atempo={tempo:.6g}"] if tempo != 1.0 else []
     command = [
-        ffmpeg_exe(), "-hide_banner", "-v", "error", "-nostdin" if data is None else "-y",
+        ffmpeg_exe(), "-hide_banner", "-v", "error",
         "-i", name, *filters, "-f", "f32le", "-ac", "1", "-ar", str(rate_hz), "pipe:1",
     ]  # fmt: skip
+    stdin = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
     try:
-        proc = subprocess.run(command, input=data, capture_output=True, check=False)
+        proc = subprocess.run(command, capture_output=True, check=False, **stdin)
     except OSError as exc:
         raise AudioDecodeError(f"can't run ffmpeg ({ffmpeg_exe()}): {exc.strerror}") from None
     what = label or (str(source) if data is None else "audio answer")
