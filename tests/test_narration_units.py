@@ -157,3 +157,14 @@ def test_gtts_request_bodies_keep_sentence_ends_and_speed() -> None:
     assert sent(engine, "Ask Dr. Lee.")[0] == "Ask Dr Lee."  # a real abbreviation still goes
     slow = GttsEngine(dataclasses.replace(load_voice("gtts-es"), slow=True))
     assert sent(slow, "Relájate.") == ["Relájate.", "es", True, "null"]
+
+
+def test_connection_failures_are_named() -> None:
+    import requests
+
+    from pipeline.narration.gtts_engine import NO_ROUTE, _reason
+
+    refused = requests.ConnectionError("HTTPConnectionPool: [Errno 111] Connection refused")
+    dns = requests.ConnectionError("Failed to resolve 'x' ([Errno -2] Name or service not known)")
+    assert _reason(refused) == "Connection refused" and _reason(refused) not in NO_ROUTE
+    assert _reason(dns) in NO_ROUTE  # no retries: an offline machine falls back at once

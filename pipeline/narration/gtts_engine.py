@@ -195,7 +195,10 @@ class GttsEngine:
                 wait_s = None
                 continue
             except requests.ConnectionError as exc:
-                cause, wait_s = f"can't connect to {self.url} ({_reason(exc)})", None
+                reason = _reason(exc)
+                cause, wait_s = f"can't connect to {self.url} ({reason})", None
+                if reason in NO_ROUTE:  # offline: waiting won't help, fall back at once
+                    break
                 continue
             except requests.exceptions.ChunkedEncodingError:
                 cause, wait_s = f"the answer from {self.url} was cut off", None
@@ -216,7 +219,7 @@ class GttsEngine:
                     f"from {self.url}{_probable_cause(answer.status_code, self.profile)}"
                 )
             return parse_batchexecute(answer.text, f"voice {self.profile.name}: {self.url}")
-        tries = self.settings.retries + 1
+        tries = attempt + 1
         raise EngineUnavailable(
             self.profile.name, f"{cause} (after {tries} attempt{'s' * (tries > 1)})"
         )
@@ -303,9 +306,17 @@ def retry_after_s(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+NO_ROUTE = (
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "nodename nor servname provided",
+    "Network is unreachable",
+)
+
+
 def _reason(exc: requests.ConnectionError) -> str:
     text = str(exc)
-    for known in ("Connection refused", "Name or service not known", "Network is unreachable"):
+    for known in ("Connection refused", *NO_ROUTE):
         if known in text:
             return known
     return text.split(": ")[-1][:120] if text else type(exc).__name__
