@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .encode import Mp3Writer, check_output_path
+from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .render import render_blocks
-from .template import Script, load_script
+from .template import Script, load_script, resolve_routine
 from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -58,7 +58,7 @@ def build(
     out = options.out or default_output(options, script)
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(out)
+    check_output_path(out, inputs=(resolve_routine(options.routine),))
     cache = ClipCache(options.cache_dir or default_cache_dir())
     clips = narrate(
         script,
@@ -86,7 +86,10 @@ def build(
         "comment": script.description,
         "encoder": f"pmr {__version__}",
     }
-    with Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3:
+    with (
+        output_lock(out),
+        Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3,
+    ):
         for block in render_blocks(timeline, clips.load, options.background):
             mp3.write(block)
             if on_progress:
