@@ -29,6 +29,9 @@ class BuildOptions:
     background: str = "pad"
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
+    offline: bool = False  # never touch the network: online voices use their fallback
+    strict: bool = False  # a fallback is an error (exit 2) naming the engine and the cause
+    fill_missing: bool = False  # recorded packs: the fallback voice speaks unrecorded lines
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,11 @@ def default_output(options: BuildOptions, script: Script) -> Path:
     return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
 
 
-def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildResult:
+def build(
+    options: BuildOptions,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> BuildResult:
     check_minutes(options.minutes)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -53,7 +60,17 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         out.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(out, inputs=(resolve_routine(options.routine),))
     cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(script, voice, cache, options.rate_hz, on_progress)
+    clips = narrate(
+        script,
+        voice,
+        cache,
+        options.rate_hz,
+        on_progress,
+        offline=options.offline,
+        strict=options.strict,
+        fill_missing=options.fill_missing,
+        on_notice=on_notice,
+    )
     timeline = fit(
         script,
         clips.frames,
@@ -63,7 +80,7 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     )
     tags = {
         "title": script.title,
-        "artist": f"pmr ({voice.name})",
+        "artist": f"pmr ({', '.join(dict.fromkeys(clips.voices.values())) or voice.name})",
         "album": "pmr sessions",
         "genre": "Meditation",
         "comment": script.description,
