@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .encode import Mp3Writer, check_output_path
+from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .render import render_blocks
-from .template import Script, load_script
+from .template import Script, load_script, resolve_routine
 from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -29,6 +29,9 @@ class BuildOptions:
     background: str = "pad"
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
+    offline: bool = False  # never touch the network: online voices use their fallback
+    strict: bool = False  # a fallback is an error (exit 2) naming the engine and the cause
+    fill_missing: bool = False  # recorded packs: the fallback voice speaks unrecorded lines
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,30 @@ def default_output(options: BuildOptions, script: Script) -> Path:
     return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
 
 
-def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildResult:
+def build(
+    options: BuildOptions,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> BuildResult:
     check_minutes(options.minutes)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
     out = options.out or default_output(options, script)
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(out)
+    check_output_path(out, inputs=(resolve_routine(options.routine),))
     cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(script, voice, cache, options.rate_hz, on_progress)
+    clips = narrate(
+        script,
+        voice,
+        cache,
+        options.rate_hz,
+        on_progress,
+        offline=options.offline,
+        strict=options.strict,
+        fill_missing=options.fill_missing,
+        on_notice=on_notice,
+    )
     timeline = fit(
         script,
         clips.frames,
@@ -63,13 +80,16 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     )
     tags = {
         "title": script.title,
-        "artist": f"pmr ({voice.name})",
+        "artist": f"pmr ({', '.join(dict.fromkeys(clips.voices.values())) or voice.name})",
         "album": "pmr sessions",
         "genre": "Meditation",
         "comment": script.description,
         "encoder": f"pmr {__version__}",
     }
-    with Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3:
+    with (
+        output_lock(out),
+        Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3,
+    ):
         for block in render_blocks(timeline, clips.load, options.background):
             mp3.write(block)
             if on_progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from . import __version__
 from .build import BuildOptions, build
 from .errors import PmrError
-from .narration import ClipCache, available_voices, default_cache_dir, load_voice
+from .narration import ClipCache, default_cache_dir, load_voice
 from .render import BACKGROUNDS
 from .template import builtin_routines, load_script
 
@@ -32,6 +33,7 @@ err = Console(stderr=True, highlight=False)
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """The one place a PmrError becomes a message and exit 2 (and Ctrl-C exit 130)."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     except PmrError as exc:
@@ -40,6 +42,19 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("pmr: interrupted", markup=False)
         raise typer.Exit(130) from None
+    except Terminated:
+        err.print("pmr: terminated", markup=False)
+        raise typer.Exit(143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so every `finally` and `with` cleans up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _version(value: bool) -> None:
@@ -78,6 +93,16 @@ def build_command(
         str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
     ] = "pad",
     cache_dir: CacheDir = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never use the network; online voices fall back.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 2) instead of using a fallback voice.")
+    ] = False,
+    fill_missing: Annotated[
+        bool,
+        typer.Option("--fill-missing", help="Recorded voices: fallback speaks unrecorded lines."),
+    ] = False,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes.
 
@@ -96,9 +121,12 @@ def build_command(
         out=out,
         cache_dir=cache_dir,
         background=background,
+        offline=offline,
+        strict=strict,
+        fill_missing=fill_missing,
     )
     with user_errors(), _progress() as on_progress:
-        result = build(options, on_progress)
+        result = build(options, on_progress, _notice)
     seconds = result.timeline.seconds
     size_mb = result.size_bytes / 1e6
     typer.echo(f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}  {size_mb:.1f} MB")
@@ -122,19 +150,6 @@ def routines_command() -> None:
             typer.echo(f"{name:<12} {script.language:<4} {groups:>2} groups  {script.title}")
 
 
-@app.command("voices")
-def voices_command(cache_dir: CacheDir = None) -> None:
-    """List the voice profiles with engine, language and clips already cached."""
-    with user_errors():
-        cache = ClipCache(cache_dir or default_cache_dir())
-        for name in sorted(available_voices()):
-            profile = load_voice(name)
-            typer.echo(
-                f"{name:<12} {profile.engine:<7} {profile.language:<4} offline  "
-                f"{cache.count(name):>4} clips cached  {profile.description}"
-            )
-
-
 @contextlib.contextmanager
 def _progress() -> Iterator[object]:
     """A progress bar on stderr; silent when stderr is not a terminal."""
@@ -156,6 +171,83 @@ def _progress() -> Iterator[object]:
 
     with bar:
         yield update
+
+
+@app.command("validate")
+def validate_command(
+    routine: Annotated[str, typer.Argument(help="A routine .toml file (or a built-in name).")],
+) -> None:
+    """Check a routine template and list every problem with its file, line and key.
+
+    Example: pmr validate my-routine.toml
+    """
+    from .validate import validate
+
+    with user_errors():
+        typer.echo(validate(routine))
+
+
+@app.command("new")
+def new_command(
+    name: Annotated[str, typer.Argument(help="Name of the new routine: writes NAME.toml.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The routine to start from (built-in or .toml).")
+    ] = "full",
+    folder: Annotated[Path, typer.Option("--dir", help="Where to write NAME.toml.")] = Path("."),
+) -> None:
+    """Start a routine of your own as a copy of a built-in one.
+
+    Example: pmr new my-evening --from full
+    """
+    from .validate import new_routine
+
+    with user_errors():
+        path = new_routine(name, source, folder)
+    typer.echo(f"{path}  (edit it, then: pmr validate {path}; pmr build {path} -m 10)")
+
+
+@app.command("plan")
+def plan_command(
+    routine: Annotated[
+        str, typer.Argument(help="A built-in routine (see `pmr routines`) or a .toml file.")
+    ] = "full",
+    minutes: Annotated[float, typer.Option("--minutes", "-m", help="Session length.")] = 10.0,
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
+    ] = None,
+    background: Annotated[
+        str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
+    ] = "pad",
+    cache_dir: CacheDir = None,
+) -> None:
+    """Print the cue sheet of a session (start, section, line, pauses) without building audio.
+
+    Clip lengths come from the narration cache, or are estimated from the text.
+
+    Example: pmr plan full --minutes 20 --png full-20.png
+    """
+    from .build import check_minutes
+    from .plan import cue_sheet, draw_png, make_plan
+    from .tuning import SAMPLE_RATE_HZ
+
+    with user_errors():
+        check_minutes(minutes)
+        if background not in BACKGROUNDS:
+            raise PmrError(f"unknown background {background!r}; valid: {', '.join(BACKGROUNDS)}")
+        cache = ClipCache(cache_dir or default_cache_dir())
+        plan = make_plan(load_script(routine), load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+        typer.echo(cue_sheet(plan))
+        if png is not None:
+            typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
+
+
+def _notice(message: str) -> None:
+    err.print(f"pmr: note: {message}", markup=False, soft_wrap=True)
+
+
+# voices, voices script, narrate, preview, cache: registered on `app` when imported.
+from . import cli_narration  # noqa: E402, F401
 
 
 @app.command("batch")
