@@ -319,6 +319,7 @@ def batch_command(
                 executor=executor,
                 scheduler=scheduler,
                 on_event=on_event,
+                on_notice=_notice,
             )
     typer.echo(as_json(report) if json_report else table(report))
     if report.count("failed"):

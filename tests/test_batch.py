@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.batch import expand, parse_matrix, plan, run_batch, stamp_path, with_lists
+from pipeline.batch import (
+    expand,
+    load_matrix,
+    parse_matrix,
+    plan,
+    run_batch,
+    stamp_path,
+    with_lists,
+)
 from pipeline.errors import BatchError
 from pipeline.template import load_script
 
@@ -428,6 +436,35 @@ def test_a_failing_variant_does_not_stop_the_others(
     assert sorted(p.name for p in out.glob("*.mp3")) == ["mini-1.1min-piper-joe-none.mp3"]
     assert abs(decode_mp3(Path(built)).seconds - 66) < 0.5
     assert _hidden_leftovers(out) == []
+
+
+def test_an_unasked_fallback_is_built_but_not_stamped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decode_mp3
+) -> None:
+    """gTTS unreachable (a refused loopback port): the fallback voice speaks, the variant is
+    built from its clips, and left unstamped so the next run tries gTTS again; the variant
+    that asked for --offline gets the same fallback on purpose and is stamped."""
+    monkeypatch.setenv("PMR_GTTS_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("PMR_GTTS_RETRIES", "0")
+    _routines(tmp_path)
+    path = tmp_path / "m.toml"
+    path.write_text(
+        "[matrix]\nroutines = ['mini.toml']\nminutes = [1.1, 1.2]\nvoices = ['gtts-us']\n"
+        "backgrounds = ['none']\n[output]\ndir = 'out'\n"
+        "[[override]]\nmatch = { minutes = 1.2 }\noffline = true\n"
+    )
+    result = runner.invoke(app_(), ["batch", str(path), "-j", "2"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    rows = {line.split()[1]: line for line in result.stdout.splitlines()[1:-1]}
+    asked, unasked = out / "mini-1.2min-gtts-us-none.mp3", out / "mini-1.1min-gtts-us-none.mp3"
+    assert rows[str(unasked)].startswith("built")
+    assert "spoken by piper-joe (gtts-us could not speak); not stamped" in rows[str(unasked)]
+    assert rows[str(asked)].startswith("built") and "not stamped" not in rows[str(asked)]
+    assert "pmr: note: voice gtts-us (gtts) can't speak" in result.stderr
+    assert not stamp_path(unasked).exists() and stamp_path(asked).exists()
+    assert [p.up_to_date for p in plan(expand(load_matrix(path)))] == [False, True]
+    assert abs(decode_mp3(unasked).seconds - 66) < 0.5
 
 
 def _ffmpeg_writing_to(folder: Path) -> list[str]:

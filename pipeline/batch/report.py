@@ -54,6 +54,7 @@ def as_json(report: BatchReport) -> str:
         "counts": {s: report.count(s) for s in ("built", "skipped", "failed")},
         "unique_lines": report.unique_lines,
         "synthesized": report.synthesized,
+        "notices": list(report.notices),
         "variants": [
             {
                 "output": str(o.out),

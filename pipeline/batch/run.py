@@ -53,6 +53,7 @@ class BatchReport:
     unique_lines: int  # unique (line, voice, rate) among the variants that were built
     synthesized: int  # clips the engines made in this run
     wall_s: float
+    notices: tuple[str, ...] = ()  # from narration: fallbacks, repaired cache entries
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -82,6 +83,16 @@ class Rendered:
     wall_s: float = 0.0  # time the worker spent on it (not the time it waited in the queue)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One variant to render, as sent to a worker."""
+
+    planned: Planned
+    options: BuildOptions  # absolute paths: workers may run elsewhere
+    stamp: bool = True  # False after an unasked-for fallback: the next run retries
+    note: str = ""  # said in the report beside a built variant
+
+
 def run_batch(
     planned: Sequence[Planned],
     *,
@@ -90,6 +101,7 @@ def run_batch(
     executor: str = "local",
     scheduler: str | None = None,
     on_event: OnEvent | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Build every variant that is not up to date; `jobs` worker processes for `local`
     (default: the number of cores), the cluster's workers for `dask`."""
@@ -109,7 +121,7 @@ def run_batch(
     # A cluster that can't be reached fails fast (exit 2), before any narration.
     client = _connect_dask(scheduler) if executor == "dask" and todo else None
     try:
-        return _run(planned, todo, outcomes, cache_dir, jobs, client, emit, started)
+        return _run(planned, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
     finally:
         if client is not None:
             client.close()
@@ -123,38 +135,52 @@ def _run(
     jobs: int | None,
     client: Any,
     emit: OnEvent,
+    on_notice: Callable[[str], None] | None,
     started: float,
 ) -> BatchReport:
-    unique, synthesized, narration_errors = narrate_all(todo, ClipCache(cache_dir), emit)
+    narrated = narrate_all(todo, ClipCache(cache_dir), emit, on_notice)
 
-    runnable = []
+    jobs_: list[Job] = []
     for p in todo:
-        reason = narration_errors.get(_pair(p)) or _make_folder(p.variant.out.parent)
+        pair = _pair(p)
+        reason = narrated.errors.get(pair) or _make_folder(p.variant.out.parent)
         if reason:
             outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
             emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
-        else:
-            runnable.append(p)
+            continue
+        options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
+        note = narrated.fell_back.get(pair, "")
+        if note:  # the workers use the clips the fallback made, without trying the network
+            options = replace(options, offline=True)
+        jobs_.append(Job(p, options, stamp=not note, note=note))
 
-    def finished(p: Planned, r: Rendered) -> None:
-        out = p.variant.out
+    def finished(job: Job, r: Rendered) -> None:
+        out = job.planned.variant.out
         status: Status = "failed" if r.reason else "built"
         outcomes[out] = Outcome(
-            p.variant.label, out, status, r.reason, r.seconds, r.size_bytes, r.wall_s
+            job.planned.variant.label,
+            out,
+            status,
+            r.reason or job.note,
+            r.seconds,
+            r.size_bytes,
+            r.wall_s,
         )
-        emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
+        emit(Event("done", job.planned.variant.label, _built_or_failed(outcomes), len(todo)))
 
     if todo:
         emit(Event("done", "", _built_or_failed(outcomes), len(todo)))  # shows the overall bar
     try:
         if client is not None:
-            _run_dask(runnable, cache_dir, client, finished)
+            _run_dask(jobs_, client, finished)
         else:
-            _run_local(runnable, cache_dir, jobs or os.cpu_count() or 1, finished, emit)
+            _run_local(jobs_, jobs or os.cpu_count() or 1, finished, emit)
     finally:
-        _sweep_temp_files([p.variant.out for p in runnable])
+        _sweep_temp_files([job.planned.variant.out for job in jobs_])
     ordered = tuple(outcomes[p.variant.out] for p in planned)
-    return BatchReport(ordered, unique, synthesized, time.monotonic() - started)
+    return BatchReport(
+        ordered, narrated.unique, narrated.synthesized, time.monotonic() - started, narrated.notices
+    )
 
 
 def _make_folder(folder: Path) -> str:
@@ -177,52 +203,96 @@ def _built_or_failed(outcomes: dict[Path, Outcome]) -> int:
     return sum(1 for o in outcomes.values() if o.status != "skipped")
 
 
-def _pair(p: Planned) -> tuple[str, str, int]:
-    """What narration depends on: (routine, voice, sample rate in Hz)."""
-    return (p.variant.routine, p.variant.voice, p.variant.build_options(None).rate_hz)
+Pair = tuple[str, str, int, bool, bool, bool]
+
+
+def _pair(p: Planned) -> Pair:
+    """What narration depends on: routine, voice, sample rate (Hz) and the narration options
+    (offline, strict, fill_missing)."""
+    o = p.variant.build_options(None)
+    return (p.variant.routine, p.variant.voice, o.rate_hz, o.offline, o.strict, o.fill_missing)
+
+
+@dataclass(frozen=True)
+class Narrated:
+    unique: int  # unique (voice, rate, line text) over the pairs narrated
+    synthesized: int  # clips the engines made
+    errors: dict[Pair, str]  # pairs whose narration failed: their variants fail with the reason
+    fell_back: dict[Pair, str]  # pairs a fallback voice helped out although not asked to
+    notices: tuple[str, ...]
 
 
 def narrate_all(
-    todo: Sequence[Planned], cache: ClipCache, emit: OnEvent
-) -> tuple[int, int, dict[tuple[str, str, int], str]]:
-    """Synthesize the union of lines over all variants to build, each (line, voice) once.
+    todo: Sequence[Planned],
+    cache: ClipCache,
+    emit: OnEvent,
+    on_notice: Callable[[str], None] | None = None,
+) -> Narrated:
+    """Synthesize the union of lines over all variants to build, each (line, voice) once,
+    pair after pair (each engine speaks at its own concurrency, inside `narrate`).
 
-    Returns (unique lines, clips synthesized, {(routine, voice, rate): reason} for the pairs
-    whose narration failed: their variants fail with that reason, the others go on).
+    A fallback that the options didn't ask for (an online engine unreachable) is remembered:
+    those variants are built from the fallback's clips but not stamped, so the next run
+    tries the real voice again.
     """
-    pairs: dict[tuple[str, str, int], Planned] = {}
+    pairs: dict[Pair, Planned] = {}
     for p in todo:
         pairs.setdefault(_pair(p), p)
     unique = {
-        (p.voice.name, rate, line.text)
-        for (_, _, rate), p in pairs.items()
-        for line in p.script.lines()
+        (p.voice.name, pair[2], line.text) for pair, p in pairs.items() for line in p.script.lines()
     }
     total = sum(len(list(p.script.lines())) for p in pairs.values())
-    done, made, errors = 0, 0, {}
-    for (routine, voice, rate), p in pairs.items():
+    done, made = 0, 0
+    errors: dict[Pair, str] = {}
+    fell_back: dict[Pair, str] = {}
+    notices: list[str] = []
+    for pair, p in pairs.items():
+        _, _, rate, offline, strict, fill_missing = pair
         offset = done
 
         def progress(stage: str, n: int, _: int, offset: int = offset) -> None:
             emit(Event("narrating", "", offset + n, total))
 
         try:
-            made += narrate(p.script, p.voice, cache, rate, progress).synthesized
+            clips = narrate(
+                p.script,
+                p.voice,
+                cache,
+                rate,
+                progress,
+                offline=offline,
+                strict=strict,
+                fill_missing=fill_missing,
+                on_notice=on_notice,
+            )
         except PmrError as exc:
-            errors[(routine, voice, rate)] = str(exc)
+            errors[pair] = str(exc)
+        except Exception as exc:  # a bug must not stop the other pairs
+            errors[pair] = f"internal error while narrating: {type(exc).__name__}: {exc}"
+        else:
+            made += clips.synthesized
+            notices += clips.notices
+            others = sorted(set(clips.voices.values()) - {p.voice.name})
+            if others and not (offline or fill_missing):
+                fell_back[pair] = (
+                    f"spoken by {', '.join(others)} ({p.voice.name} could not speak); "
+                    "not stamped, so the next run tries again"
+                )
         done += len(list(p.script.lines()))
         emit(Event("narrating", "", done, total))
-    return len(unique), made, errors
+    return Narrated(len(unique), made, errors, fell_back, tuple(notices))
 
 
-def render_variant(options: BuildOptions, planned: Planned, on_progress=None) -> Rendered:
+def render_variant(job: Job, on_progress=None) -> Rendered:
     """Build one variant and stamp it; any failure comes back as a reason, so it travels from
     any worker. The stamp is written here, right after the output lands, so an output that
     is finished when a batch is interrupted is recognised by the next run."""
     start = time.monotonic()
+    options = job.options
     try:
         result = build(options, on_progress)
-        write_stamp(result.path, planned.key, planned.variant)
+        if job.stamp:
+            write_stamp(result.path, job.planned.key, job.planned.variant)
     except PmrError as exc:
         return Rendered(str(exc), wall_s=time.monotonic() - start)
     except OSError as exc:
@@ -254,16 +324,16 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds build(): Mp3Writer kills ffmpeg and removes its temp file
 
 
-def _local_task(options: BuildOptions, planned: Planned) -> Rendered:
+def _local_task(job: Job) -> Rendered:
     global _busy
 
     def progress(stage: str, done: int, total: int) -> None:
         if _queue is not None and stage == "rendering":
-            _queue.put((planned.variant.label, done, total))
+            _queue.put((job.planned.variant.label, done, total))
 
     _busy = True
     try:
-        return render_variant(options, planned, progress)
+        return render_variant(job, progress)
     except KeyboardInterrupt:
         os._exit(130)  # the with-blocks inside build() have cleaned up by now
     finally:
@@ -271,10 +341,9 @@ def _local_task(options: BuildOptions, planned: Planned) -> Rendered:
 
 
 def _run_local(
-    todo: Sequence[Planned],
-    cache_dir: Path,
+    todo: Sequence[Job],
     jobs: int,
-    finished: Callable[[Planned, Rendered], None],
+    finished: Callable[[Job, Rendered], None],
     emit: OnEvent,
 ) -> None:
     if not todo:
@@ -291,10 +360,9 @@ def _run_local(
         initargs=(queue,),
     )
     try:
-        submitted: dict[Future, Planned] = {}
-        for p in todo:
-            options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
-            submitted[pool.submit(_local_task, options, p)] = p
+        submitted: dict[Future, Job] = {}
+        for job in todo:
+            submitted[pool.submit(_local_task, job)] = job
         pending = set(submitted)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -391,10 +459,9 @@ def _probe(scheduler: str) -> None:
 
 
 def _run_dask(
-    todo: Sequence[Planned],
-    cache_dir: Path,
+    todo: Sequence[Job],
     client: Any,
-    finished: Callable[[Planned, Rendered], None],
+    finished: Callable[[Job, Rendered], None],
 ) -> None:
     """Variants as dask tasks. Workers need pmr installed and the same cache and output paths
     (a shared filesystem); each worker stamps the outputs it writes."""
@@ -402,9 +469,8 @@ def _run_dask(
 
     submitted = {}
     try:
-        for p in todo:
-            options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
-            submitted[client.submit(render_variant, options, p, pure=False)] = p
+        for job in todo:
+            submitted[client.submit(render_variant, job, pure=False)] = job
         for future in as_completed(list(submitted), loop=client.loop):
             try:
                 rendered = future.result()

@@ -254,6 +254,8 @@ class _Run:
                         other.cancel()
                     raise
                 for future in finished:
+                    if future.cancelled():  # cancelled below after an earlier failure
+                        continue
                     error = future.exception()
                     if error is None:
                         frames = future.result()
