@@ -13,6 +13,8 @@ outputs and their stamps stay, so the next run skips them.
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import multiprocessing
 import os
 import signal
@@ -405,16 +407,32 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _sweep_temp_files(outputs: Sequence[Path]) -> None:
-    """Remove temp files our outputs may have left after an interrupt (encoder .part files and
-    stamp temps; both are named after the output, so nothing else is touched)."""
+    """Remove what our stopped workers may have left beside each output: the encoder's .part
+    file, a stamp temp and the build's lock file. Only when nobody holds the output's lock:
+    a `pmr build` of the same file running elsewhere keeps its files."""
     for out in outputs:
-        folder = out.parent
-        if not folder.is_dir():
+        if not out.parent.is_dir():
             continue
-        patterns = (f".{out.name}.*.part", f"{stamp_path(out).name}.*.tmp")
-        for pattern in patterns:
-            for leftover in folder.glob(pattern):
-                leftover.unlink(missing_ok=True)
+        lock = out.with_name(f".{out.name}.lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: another build of this output is running
+            os.close(fd)
+            continue
+        try:
+            for pattern in (
+                f".{glob.escape(out.name)}.*.part",
+                f"{glob.escape(stamp_path(out).name)}.*.tmp",
+            ):
+                for leftover in out.parent.glob(pattern):
+                    leftover.unlink(missing_ok=True)
+            lock.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
 
 # --- dask.distributed --------------------------------------------------------------------------
