@@ -63,7 +63,7 @@ def main() -> None:
             ("24 variants, -j 2", j2),
             ("unchanged re-run of the 24", again),
         ):
-            print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+            print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU ({cpu / wall:.2f} cores busy)")
         print(f"-j 2 speed-up: {j1[0] / j2[0]:.2f}x")
 
 
