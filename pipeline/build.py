@@ -11,8 +11,9 @@ from .encode import Mp3Writer, check_output_path
 from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
+from .publish import EpisodeInfo, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
-from .template import Script, load_script
+from .template import Script, load_script, resolve_routine
 from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -29,6 +30,8 @@ class BuildOptions:
     background: str = "pad"
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
+    episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
+    sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,34 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         options.minutes * 60,
         label=f"{script.name} with {voice.name}",
     )
-    tags = {
-        "title": script.title,
-        "artist": f"pmr ({voice.name})",
-        "album": "pmr sessions",
-        "genre": "Meditation",
-        "comment": script.description,
-        "encoder": f"pmr {__version__}",
-    }
-    with Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3:
+    episode, now = options.episode or EpisodeInfo(), now_utc()
+    tags = {"encoder": f"pmr {__version__}"}
+    with (
+        prepare(script, timeline, episode, voice.name, now) as pub,
+        Mp3Writer(
+            out,
+            rate_hz=options.rate_hz,
+            bitrate=options.bitrate,
+            tags=tags,
+            metadata=pub.metadata,
+            cover=pub.cover,
+            finish=pub.finish,
+        ) as mp3,
+    ):
         for block in render_blocks(timeline, clips.load, options.background):
             mp3.write(block)
             if on_progress:
                 on_progress("rendering", mp3.frames_written, timeline.total)
+    if options.sidecars:
+        inputs = {
+            "routine": file_input(resolve_routine(options.routine)),
+            "voice": {"name": voice.name, **file_input(voice.source)},
+            "minutes": options.minutes,
+            "background": options.background,
+            "bitrate": options.bitrate,
+            "cover": "generated" if episode.cover is None else file_input(episode.cover),
+        }
+        write_sidecars(out, script, timeline, episode, inputs, voice.engine, now)
     return BuildResult(out, script, timeline, clips, out.stat().st_size)
 
 

@@ -16,6 +16,7 @@ from . import __version__
 from .build import BuildOptions, build
 from .errors import PmrError
 from .narration import ClipCache, available_voices, default_cache_dir, load_voice
+from .publish import DEFAULT_SERIES, EpisodeInfo
 from .render import BACKGROUNDS
 from .template import builtin_routines, load_script
 
@@ -78,8 +79,18 @@ def build_command(
         str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
     ] = "pad",
     cache_dir: CacheDir = None,
+    cover: Annotated[
+        Path | None,
+        typer.Option("--cover", help="Square JPEG/PNG cover art [default: drawn per routine]."),
+    ] = None,
+    series: Annotated[
+        str, typer.Option("--series", help="Album / series name in the tags and feeds.")
+    ] = DEFAULT_SERIES,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes.
+
+    Beside it go a transcript (.vtt, .srt), Podcasting 2.0 chapters (.chapters.json) and a
+    manifest entry (.manifest.json); the MP3 carries ID3v2.3 tags, chapters and cover art.
 
     Examples:
 
@@ -96,6 +107,7 @@ def build_command(
         out=out,
         cache_dir=cache_dir,
         background=background,
+        episode=EpisodeInfo(series=series, cover=cover),
     )
     with user_errors(), _progress() as on_progress:
         result = build(options, on_progress)

@@ -31,3 +31,7 @@ def did_you_mean(word: str, choices: object) -> str:
 
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)  # type: ignore[union-attr]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class PublishError(PmrError):
+    """Tags, cover art, a feed, a playlist or a page can't be made from what was given."""
