@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -168,3 +169,106 @@ def _progress() -> Iterator[object]:
 
     with bar:
         yield update
+
+
+@app.command("feed")
+def feed_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder your sessions were built in.")],
+    title: Annotated[str, typer.Option("--title", help="Podcast title.")],
+    author: Annotated[str, typer.Option("--author", help="Podcast author (itunes:author).")],
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where OUTPUT_DIR is served, e.g. https://x.org/pmr/")
+    ],
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Square JPEG/PNG art [default: drawn].")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="Show notes.")] = "",
+    email: Annotated[
+        str | None, typer.Option("--email", help="Owner e-mail (itunes:owner).")
+    ] = None,
+) -> None:
+    """Write OUTPUT_DIR/feed.xml: a podcast feed (RSS 2.0, itunes and podcast namespaces) of
+    every session built there, with cover art and an .m3u8 playlist per series.
+
+    Example:
+
+      pmr feed output --title "Evening PMR" --author "Sam" --base-url https://example.org/pmr/
+    """
+    from .feed import FeedOptions, write_feed
+
+    options = FeedOptions(
+        title=title,
+        author=author,
+        base_url=base_url,
+        image=image,
+        description=description,
+        email=email,
+    )
+    with user_errors():
+        path = write_feed(output_dir, options)
+    typer.echo(f"{path}  {options.base_url.rstrip('/')}/{path.name}")
+
+
+@app.command("program")
+def program_command(
+    weeks: Annotated[int, typer.Option("--weeks", "-w", help="Length of the program.")] = 4,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the series.")] = Path(
+        "output/program"
+    ),
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day, YYYY-MM-DD [default: today].")
+    ] = None,
+    title: Annotated[
+        str, typer.Option("--title", help="Series title.")
+    ] = "Progressive muscle relaxation: a practice program",
+    author: Annotated[str, typer.Option("--author", help="Author shown in apps.")] = "pmr",
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where --out will be served.")
+    ] = "http://127.0.0.1:8000/",
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
+    background: Annotated[str, typer.Option("--background", "-b", help="pad or none.")] = "pad",
+    routine: Annotated[
+        str | None, typer.Option("--routine", help="Use this routine for every week instead.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", "-m", help="Use this length for every week.")
+    ] = None,
+    cover: Annotated[
+        Path | None, typer.Option("--cover", help="Square JPEG/PNG art [default: drawn].")
+    ] = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Build a practice program as a podcast series: one episode a week, following the advice
+    to practise twice a day at first, then daily, then three or four times a week.
+
+    Week 1 learns the muscle groups, then the full routine, then shorter sessions; pubDates
+    follow the schedule. Writes the MP3s, sidecars, feed.xml and an .m3u8 playlist to --out.
+
+    Example:
+
+      pmr program --weeks 4 --out output/program --base-url http://192.168.1.20:8000/
+    """
+    from .program import ProgramOptions, build_program
+
+    with user_errors():
+        first = _parse_date(start) if start else None
+        options = ProgramOptions(
+            weeks=weeks, out=out, start=first, title=title, author=author, base_url=base_url,
+            voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        with _progress() as on_progress:
+            results, feed = build_program(options, on_progress)
+    for result in results:
+        seconds = result.timeline.seconds
+        typer.echo(f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}")
+    typer.echo(f"{feed}")
+
+
+def _parse_date(text: str) -> date:
+    from .errors import PublishError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PublishError(f"--start {text!r}: give a date as YYYY-MM-DD") from None

@@ -52,7 +52,7 @@ class EpisodeInfo:
     track_total: int | None = None
     pub_date: datetime | None = None  # feed pubDate; default: build time
     cover: Path | None = None  # a JPEG/PNG; default: one drawn for the routine
-    extra: dict[str, str] = field(default_factory=dict, compare=False)  # more manifest fields
+    extra: dict[str, object] = field(default_factory=dict, compare=False)  # manifest extras
 
 
 @dataclass(frozen=True)
