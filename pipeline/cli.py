@@ -272,3 +272,75 @@ def _parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise PublishError(f"--start {text!r}: give a date as YYYY-MM-DD") from None
+
+
+@app.command("export")
+def export_command(
+    dest: Annotated[Path, typer.Argument(help="Where to copy to: a phone's or card's folder.")],
+    source: Annotated[
+        Path, typer.Option("--from", help="The folder the series was built in.")
+    ] = Path("output/program"),
+    series: Annotated[
+        str | None, typer.Option("--series", help="Only this series [default: all].")
+    ] = None,
+) -> None:
+    """Copy a series (MP3s with tags, chapters and art) and its .m3u8 playlist to DEST/SERIES/,
+    with phone-safe file names; files already there unchanged are skipped.
+
+    Example:
+
+      pmr export /media/phone/Music --from output/program
+    """
+    from .export import export
+
+    with user_errors():
+        done = export(source, dest, series)
+    for item in done:
+        typer.echo(
+            f"{item.folder}  {len(item.copied)} copied, {len(item.unchanged)} unchanged, "
+            f"playlist {item.playlist.name}"
+        )
+
+
+@app.command("index")
+def index_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder your sessions were built in.")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="Page title [default: the feed's].")
+    ] = None,
+) -> None:
+    """Write OUTPUT_DIR/index.html: a player per session with its length, chapters, transcript,
+    and links to the feed and playlists. Open it from the disk or through `pmr serve`.
+    """
+    from .index_page import write_index
+
+    with user_errors():
+        path = write_index(output_dir, title)
+    typer.echo(str(path))
+
+
+@app.command("serve")
+def serve_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder to serve.")],
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for your network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8000,
+) -> None:
+    """Serve OUTPUT_DIR over HTTP (with byte ranges, as podcast apps need) until Ctrl-C.
+
+    For a phone on the same Wi-Fi: build the feed with --base-url http://<this machine's
+    address>:8000/ and run `pmr serve OUTPUT_DIR --host 0.0.0.0`.
+    """
+    from .serve import make_server
+
+    with user_errors():
+        server = make_server(output_dir, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    err.print(f"serving {output_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err.print("pmr: stopped", markup=False)
+    finally:
+        server.server_close()

@@ -213,7 +213,8 @@ def test_text_builders_escape_what_their_formats_reserve() -> None:
     ("text", "expected"),
     [
         ("Week 1: Learn", "Week 1 - Learn.mp3"),
-        ('a?b*c"d<e>f|g/h\\i', "a-b-c-d-e-f-g-h-i.mp3"),
+        ('a?b*c"d<e>f|g/h\\i', "abc'defg-h-i.mp3"),
+        ('Evening <b>PMR</b> & "rest"', "Evening bPMR-b & 'rest'.mp3"),
         ("  trailing dots...  ", "trailing dots.mp3"),
         ("CON", "_CON.mp3"),
         ("", "untitled.mp3"),
