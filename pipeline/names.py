@@ -16,8 +16,9 @@ _RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") fo
 def safe_filename(text: str, suffix: str = "", max_chars: int = SAFE_NAME_MAX_CHARS) -> str:
     """`text` as a portable file name ending in `suffix` (e.g. '.mp3'), at most `max_chars`.
 
-    ':' becomes ' - ', '/' and '\\' '-', '"' becomes "'", ?*<>| and control characters go; runs of spaces collapse, trailing dots and spaces go
-    (Windows drops them), reserved device names (CON, NUL, COM1...) get a '_' prefix.
+    ':' becomes ' - ', '/' and '\\' '-', '"' becomes "'", ?*<>| and control characters go;
+    runs of spaces collapse, trailing dots and spaces go (Windows drops them), reserved
+    device names (CON, NUL, COM1...) get a '_' prefix.
     """
     name = " ".join(unicodedata.normalize("NFC", text).split())  # tabs, newlines -> spaces
     name = re.sub(r"\s*:\s*", " - ", name)  # "Week 1: Learn" reads well as "Week 1 - Learn"
