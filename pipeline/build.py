@@ -11,7 +11,7 @@ from .encode import Mp3Writer, check_output_path
 from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
-from .publish import EpisodeInfo, file_input, now_utc, prepare, write_sidecars
+from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
 from .template import Script, load_script, resolve_routine
 from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
@@ -55,6 +55,8 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(out)
+    if options.episode is not None and options.episode.cover is not None:
+        check_cover(options.episode.cover)  # before any narration work
     cache = ClipCache(options.cache_dir or default_cache_dir())
     clips = narrate(script, voice, cache, options.rate_hz, on_progress)
     timeline = fit(

@@ -120,13 +120,15 @@ def index_html(
     cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
     links = [f'<a href="{FEED_NAME}">Podcast feed (RSS)</a>'] if has_feed else []
     sections = []
-    for series in dict.fromkeys(e.series for e in entries):
+    all_series = list(dict.fromkeys(e.series for e in entries))
+    for series in all_series:
         mine = [e for e in entries if e.series == series]
         playlist = playlist_name(series)
         if (folder / playlist).is_file():
             links.append(f'<a href="{esc(quote(playlist))}">Playlist: {esc(series)}</a>')
         items = "".join(episode_html(e, transcripts[e.file]) for e in mine)
-        sections.append(f"<section><h2>{esc(series)}</h2>{items}</section>")
+        heading = f"<h2>{esc(series)}</h2>" if len(all_series) > 1 or series != title else ""
+        sections.append(f"<section>{heading}{items}</section>")
     feed_link = (
         f'<link rel="alternate" type="application/rss+xml" href="{FEED_NAME}" title="{esc(title)}">'
         if has_feed

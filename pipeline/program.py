@@ -51,13 +51,13 @@ PLAN: tuple[Phase, ...] = (
     Phase(
         "daily", 1, (("full", 12.0),), "once a day",
         "Making it a habit",
-        "You are getting used to it: once a day is enough now, at a time you can keep.",
+        "You are getting used to it: once a day is enough now, at a time of day you can keep.",
     ),
     Phase(
         "short", 1, (("short", 8.0), ("quick", 6.0), ("full", 10.0)), "three or four times a week",
         "Keeping it up",
-        "Practise three or four times a week to keep the skill; use the shorter session on busy "
-        "days and the full one when you have time.",
+        "Practise three or four times a week to keep the skill: this shorter session on busy "
+        "days, the full one when you have time.",
     ),
 )  # fmt: skip
 
@@ -107,7 +107,7 @@ def plan(
                 routine_wanted=wanted,
                 minutes=length,
                 title=f"Week {week}: {phase.title} ({phase.how_often})",
-                description=f"{phase.advice} Listen {phase.how_often} this week.",
+                description=phase.advice,
                 pub_date=datetime.combine(start + timedelta(weeks=week - 1), PUBLISH_TIME_UTC, UTC),
             )
         )
