@@ -32,6 +32,7 @@ class BuildOptions:
     rate_hz: int = SAMPLE_RATE_HZ
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
+    measure_loudness: bool = False  # LUFS + true peak in the manifest: one more decode pass
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
             "bitrate": options.bitrate,
             "cover": "generated" if episode.cover is None else file_input(episode.cover),
         }
-        write_sidecars(out, script, timeline, episode, inputs, voice.engine, now)
+        write_sidecars(
+            out, script, timeline, episode, inputs, voice.engine, now, options.measure_loudness
+        )
     return BuildResult(out, script, timeline, clips, out.stat().st_size)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from lxml import etree
 
@@ -73,15 +73,20 @@ def transcript_lines(vtt_text: str) -> list[str]:
     return [html.unescape(line) for line in _CUE.findall(vtt_text)]
 
 
-def feed_title(folder: Path) -> str | None:
-    """The channel title of the folder's feed, if there is one."""
+def feed_info(folder: Path) -> tuple[str | None, str | None]:
+    """The channel title and cover file name of the folder's feed, if there is one."""
     path = folder / FEED_NAME
     if not path.is_file():
-        return None
+        return None, None
     try:
-        return etree.parse(str(path)).findtext("channel/title")
+        channel = etree.parse(str(path)).find("channel")
     except etree.XMLSyntaxError:
-        return None
+        return None, None
+    if channel is None:
+        return None, None
+    image = channel.findtext("image/url") or ""
+    name = unquote(image.rsplit("/", 1)[-1]) if image else None
+    return channel.findtext("title"), name if name and (folder / name).is_file() else None
 
 
 def episode_html(entry: Entry, transcript: list[str]) -> str:
@@ -112,12 +117,15 @@ def episode_html(entry: Entry, transcript: list[str]) -> str:
 
 
 def index_html(
-    folder: Path, entries: tuple[Entry, ...], title: str, transcripts: dict[str, list[str]]
+    folder: Path,
+    entries: tuple[Entry, ...],
+    title: str,
+    transcripts: dict[str, list[str]],
+    cover: str | None,
 ) -> str:
-    """The whole page (pure given its inputs)."""
+    """The whole page (pure given its inputs; `folder` is only asked which links exist)."""
     esc = html.escape
     has_feed = (folder / FEED_NAME).is_file()
-    cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
     links = [f'<a href="{FEED_NAME}">Podcast feed (RSS)</a>'] if has_feed else []
     sections = []
     all_series = list(dict.fromkeys(e.series for e in entries))
@@ -161,5 +169,9 @@ def write_index(folder: Path, title: str | None = None) -> Path:
     transcripts = {
         e.file: transcript_lines((folder / e.vtt).read_text(encoding="utf-8")) for e in entries
     }
-    title = title or feed_title(folder) or entries[0].series
-    return write_atomic(folder / INDEX_NAME, index_html(folder, entries, title, transcripts))
+    channel_title, cover = feed_info(folder)
+    if cover is None:
+        cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
+    title = title or channel_title or entries[0].series
+    page = index_html(folder, entries, title, transcripts, cover)
+    return write_atomic(folder / INDEX_NAME, page)

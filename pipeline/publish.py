@@ -308,7 +308,7 @@ def prepare(
     script: Script, timeline: Timeline, episode: EpisodeInfo, voice_name: str, now: datetime
 ) -> Iterator[Prepared]:
     """Temp ffmetadata + cover files for one encode; removed afterwards."""
-    tags = id3_tags(script, timeline, episode, voice_name, now.year)
+    tags = id3_tags(script, timeline, episode, voice_name, (episode.pub_date or now).year)
     with tempfile.TemporaryDirectory(prefix="pmr-publish-") as folder:
         metadata = Path(folder) / "tags.ffmeta"
         metadata.write_text(ffmetadata(tags, timeline), encoding="utf-8")
@@ -339,9 +339,11 @@ def write_sidecars(
     inputs: dict[str, object],
     engine: str,
     now: datetime,
+    loudness: bool = False,
 ) -> dict[str, Path]:
     """Transcripts, JSON chapters and the manifest entry beside the MP3 (manifest last, so an
-    entry only exists once everything it names does)."""
+    entry only exists once everything it names does). `loudness` adds a measurement of the
+    finished MP3, which costs a decode pass (about a quarter of a build's CPU time)."""
     paths = sidecar_paths(mp3)
     cue_list = cues(script, timeline)
     title = episode_title(script, timeline, episode)
@@ -365,7 +367,7 @@ def write_sidecars(
         "rate_hz": rate,
         "size_bytes": mp3.stat().st_size,
         "sha256": sha256_file(mp3),
-        "loudness": measure_loudness(mp3),
+        "loudness": measure_loudness(mp3) if loudness else None,
         "pmr_version": __version__,
         "inputs": inputs,
         "transcripts": {"vtt": paths["vtt"].name, "srt": paths["srt"].name},

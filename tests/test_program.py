@@ -92,6 +92,7 @@ def test_program_follows_the_schedule(site) -> None:
         assert len(tags.getall("CHAP")) == 3 and len(tags.getall("CTOC")) == 1
         entry = json.loads(path.with_suffix(".manifest.json").read_text())
         assert entry["program"]["week"] == week
+        assert -40 < entry["loudness"]["integrated_lufs"] < -8  # measured for a series
 
 
 def test_chapters_read_back_with_ffmpeg(site) -> None:
@@ -323,3 +324,48 @@ def test_user_mistakes_exit_2(tmp_path: Path) -> None:
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+REQUIRED_CHANNEL = [
+    "title", "description", "language", "link", "itunes:image/@href", "itunes:author",
+    "itunes:category[@text='Health & Fitness']/itunes:category[@text='Mental Health']",
+    "itunes:explicit[text()='false']", "podcast:guid", "atom:link[@rel='self']/@href",
+]  # fmt: skip
+REQUIRED_ITEM = [
+    "title", "guid[@isPermaLink='false']", "pubDate", "enclosure[@type='audio/mpeg']/@url",
+    "enclosure/@length", "itunes:duration", "description",
+    "podcast:transcript[@type='text/vtt']/@url",
+    "podcast:transcript[@type='application/x-subrip']/@url",
+    "podcast:chapters[@type='application/json+chapters']/@url",
+]  # fmt: skip
+FEED_NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+}
+
+
+def test_pmr_feed_with_a_given_image_has_every_required_element(site, tmp_path: Path) -> None:
+    folder, base = site
+    image = tmp_path / "art.jpg"
+    Image.new("RGB", (1400, 1400), (30, 70, 110)).save(image, "JPEG")
+    args = ["feed", str(folder), "--title", SERIES, "--author", "Sam & Co", "--base-url", base,
+            "--image", str(image)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (folder / "cover.jpg").read_bytes() == image.read_bytes()
+    tree = etree.parse(str(folder / "feed.xml"))
+    (channel,) = tree.xpath("/rss[@version='2.0']/channel")
+    for path in REQUIRED_CHANNEL:
+        assert channel.xpath(path, namespaces=FEED_NS), path
+    assert channel.xpath("itunes:image/@href", namespaces=FEED_NS) == [base + "cover.jpg"]
+    items = channel.xpath("item")
+    assert len(items) == 4
+    for item in items:
+        for path in REQUIRED_ITEM:
+            assert item.xpath(path, namespaces=FEED_NS), path
+        for url in item.xpath("enclosure/@url | podcast:*/@url", namespaces=FEED_NS):
+            assert (folder / urllib.parse.unquote(url[len(base) :])).is_file(), url
+    assert len({i.findtext("guid") for i in items}) == 4
+    assert runner.invoke(app, ["index", str(folder)]).exit_code == 0
+    assert '<img src="cover.jpg"' in (folder / "index.html").read_text()

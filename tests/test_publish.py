@@ -48,6 +48,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
         cache_dir=cache_dir,
         background="none",
         episode=episode,
+        measure_loudness=True,
     )
     return build(options)
 
