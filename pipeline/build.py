@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .encode import Mp3Writer, check_output_path
+from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
@@ -55,7 +55,7 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     out = options.out or default_output(options, script)
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(out)
+    check_output_path(out, inputs=(resolve_routine(options.routine),))
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)  # before any narration work
     cache = ClipCache(options.cache_dir or default_cache_dir())
@@ -69,34 +69,35 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     )
     episode, now = options.episode or EpisodeInfo(), now_utc()
     tags = {"encoder": f"pmr {__version__}"}
-    with (
-        prepare(script, timeline, episode, voice.name, now) as pub,
-        Mp3Writer(
-            out,
-            rate_hz=options.rate_hz,
-            bitrate=options.bitrate,
-            tags=tags,
-            metadata=pub.metadata,
-            cover=pub.cover,
-            finish=pub.finish,
-        ) as mp3,
-    ):
-        for block in render_blocks(timeline, clips.load, options.background):
-            mp3.write(block)
-            if on_progress:
-                on_progress("rendering", mp3.frames_written, timeline.total)
-    if options.sidecars:
-        inputs = {
-            "routine": file_input(resolve_routine(options.routine)),
-            "voice": {"name": voice.name, **file_input(voice.source)},
-            "minutes": options.minutes,
-            "background": options.background,
-            "bitrate": options.bitrate,
-            "cover": "generated" if episode.cover is None else file_input(episode.cover),
-        }
-        write_sidecars(
-            out, script, timeline, episode, inputs, voice.engine, now, options.measure_loudness
-        )
+    with output_lock(out):  # the MP3 and its sidecars, together
+        with (
+            prepare(script, timeline, episode, voice.name, now) as pub,
+            Mp3Writer(
+                out,
+                rate_hz=options.rate_hz,
+                bitrate=options.bitrate,
+                tags=tags,
+                metadata=pub.metadata,
+                cover=pub.cover,
+                finish=pub.finish,
+            ) as mp3,
+        ):
+            for block in render_blocks(timeline, clips.load, options.background):
+                mp3.write(block)
+                if on_progress:
+                    on_progress("rendering", mp3.frames_written, timeline.total)
+        if options.sidecars:
+            inputs = {
+                "routine": file_input(resolve_routine(options.routine)),
+                "voice": {"name": voice.name, **file_input(voice.source)},
+                "minutes": options.minutes,
+                "background": options.background,
+                "bitrate": options.bitrate,
+                "cover": "generated" if episode.cover is None else file_input(episode.cover),
+            }
+            write_sidecars(
+                out, script, timeline, episode, inputs, voice.engine, now, options.measure_loudness
+            )
     return BuildResult(out, script, timeline, clips, out.stat().st_size)
 
 

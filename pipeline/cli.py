@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -34,6 +35,7 @@ err = Console(stderr=True, highlight=False)
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """The one place a PmrError becomes a message and exit 2 (and Ctrl-C exit 130)."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     except PmrError as exc:
@@ -42,6 +44,19 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("pmr: interrupted", markup=False)
         raise typer.Exit(130) from None
+    except Terminated:
+        err.print("pmr: terminated", markup=False)
+        raise typer.Exit(143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so every `finally` and `with` cleans up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _version(value: bool) -> None:

@@ -8,11 +8,14 @@ renamed into place, so nothing half-written ever sits at the output path.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +31,9 @@ os.umask(_UMASK)
 
 @cache
 def ffmpeg_exe() -> str:
-    """A system ffmpeg on PATH, else the static binary that imageio-ffmpeg ships."""
+    """$PMR_FFMPEG, else a system ffmpeg on PATH, else the binary that imageio-ffmpeg ships."""
+    if chosen := os.environ.get("PMR_FFMPEG"):
+        return chosen
     found = shutil.which("ffmpeg")
     if found:
         return found
@@ -136,9 +141,7 @@ class Mp3Writer:
             self._proc.stdin.write(memoryview(data).cast("B"))
         except (BrokenPipeError, OSError):
             self._proc.wait()
-            raise EncodeError(
-                f"ffmpeg stopped while encoding {self.target}: {self._errors()}"
-            ) from None
+            raise EncodeError(self._failure(self._proc.returncode)) from None
         self.frames_written += block.shape[0]
 
     def __exit__(
@@ -159,9 +162,7 @@ class Mp3Writer:
                 proc.stdin.close()
             code = proc.wait()
             if code != 0:
-                raise EncodeError(
-                    f"ffmpeg failed (exit {code}) encoding {self.target}: {self._errors()}"
-                )
+                raise EncodeError(self._failure(code))
             assert self._tmp is not None
             if self.finish is not None:
                 self.finish(self._tmp)
@@ -170,6 +171,15 @@ class Mp3Writer:
             self._tmp = None
         finally:
             self._cleanup()
+
+    def _failure(self, code: int) -> str:
+        errors = self._errors()
+        if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
+            return (
+                f"{self.target}: no space left to write it (disk full or file size limit); "
+                "free some space or pick another --out"
+            )
+        return f"ffmpeg failed (exit {code}) encoding {self.target}: {errors}"
 
     def _errors(self) -> str:
         if self._log is None:
@@ -188,3 +198,34 @@ class Mp3Writer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@contextlib.contextmanager
+def output_lock(target: Path) -> Iterator[None]:
+    """Serialize builds of the same output across processes, and clear what a killed build left.
+
+    The lock is a hidden file beside the target, held with flock and removed on release; a
+    waiter that wakes up on a lock file someone else already removed tries again.
+    """
+    target = Path(target)
+    lock_path = target.with_name(f".{target.name}.lock")
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        # Temp files of an earlier build of this target that was killed (SIGKILL, power loss):
+        # nobody else can be writing them while we hold the lock.
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        os.close(fd)

@@ -29,7 +29,7 @@ def did_you_mean(word: str, choices: object) -> str:
     """' (did you mean 'x'?)' for the closest choice, or ''."""
     import difflib
 
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)  # type: ignore[union-attr]
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)  # type: ignore[union-attr]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -167,13 +167,17 @@ def finish_tags(description: str, language: str) -> Callable[[Path], None]:
     """
 
     def finish(path: Path) -> None:
+        from mutagen import MutagenError
         from mutagen.id3 import COMM, ID3
 
         if not description:
             return
-        tags = ID3(path, translate=False)
-        tags.add(COMM(encoding=1, lang=language, desc="", text=[description]))
-        tags.save(path, v2_version=3)
+        try:
+            tags = ID3(path, translate=False)
+            tags.add(COMM(encoding=1, lang=language, desc="", text=[description]))
+            tags.save(path, v2_version=3)
+        except (MutagenError, OSError) as exc:
+            raise PublishError(f"{path}: can't add the description tag ({exc})") from None
 
     return finish
 

@@ -1,0 +1,5 @@
+"""`python -m pipeline` runs the pmr CLI."""
+
+from .cli import app
+
+app()

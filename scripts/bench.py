@@ -1,0 +1,267 @@
+"""`make bench`: pmr against the encoder floor and the usual pydub approach, in one invocation.
+
+Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
+noisy machine. Wall time and peak RSS of the whole process tree (pmr and its ffmpeg child) are
+recorded; results go to output/bench/bench.json and output/bench/bench.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.encode import Mp3Writer  # noqa: E402
+from pipeline.tuning import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ  # noqa: E402
+
+BIN = Path(sys.executable).parent
+OUT = ROOT / "output" / "bench"
+
+
+@dataclass
+class Run:
+    what: str
+    minutes: float
+    seconds: float
+    peak_rss_mb: float
+    ok: bool
+    note: str = ""
+
+
+def measure(
+    command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0
+) -> tuple[float, float, bool, str]:
+    """Wall time and peak RSS (MB) summed over the process and all its descendants."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    if feed:
+
+        def pump() -> None:
+            assert proc.stdin is not None
+            for _ in range(repeat):
+                proc.stdin.write(feed)
+            proc.stdin.close()
+
+        threading.Thread(target=pump, daemon=True).start()
+    peak = 0
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+    return seconds, peak / 1e6, proc.returncode == 0, err.splitlines()[-1] if err else ""
+
+
+def floor_run(minutes: float, env: dict[str, str]) -> Run:
+    """ffmpeg alone: the same encoder command pmr uses, fed N minutes of PCM from memory."""
+    rng = np.random.default_rng(0)
+    block = (rng.standard_normal((BLOCK_FRAMES, CHANNELS)) * 0.05).astype("<f4").tobytes()
+    repeat = round(minutes * 60 * SAMPLE_RATE_HZ / BLOCK_FRAMES)
+    target = OUT / f"floor-{minutes:g}.mp3"
+    command = Mp3Writer(target).command(target)
+    seconds, rss, ok, note = measure(command, env, feed=block, repeat=repeat)
+    return Run("ffmpeg floor", minutes, seconds, rss, ok, note)
+
+
+def pmr_run(minutes: float, env: dict[str, str], routine: str) -> Run:
+    out = OUT / f"pmr-{routine}-{minutes:g}.mp3"
+    seconds, rss, ok, note = measure(
+        [str(BIN / "pmr"), "build", routine, "--minutes", f"{minutes:g}", "--out", str(out)], env
+    )
+    return Run("pmr build (warm)", minutes, seconds, rss, ok, note)
+
+
+def baseline_run(minutes: float, env: dict[str, str], routine: str) -> Run:
+    out = OUT / f"pydub-{routine}-{minutes:g}.mp3"
+    script = ROOT / "scripts" / "baseline_pydub.py"
+    seconds, rss, ok, note = measure(
+        [sys.executable, str(script), routine, f"{minutes:g}", str(out)], env
+    )
+    return Run("pydub baseline", minutes, seconds, rss, ok, note)
+
+
+def cold_narration(env: dict[str, str], routine: str) -> dict[str, float]:
+    """Piper synthesis speed from an empty cache, in x realtime."""
+    from pipeline.narration import ClipCache, load_voice, narrate
+    from pipeline.template import load_script
+
+    cache = OUT / "cold-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    script = load_script(routine)
+    start = time.perf_counter()
+    clips = narrate(script, load_voice("piper-joe"), ClipCache(cache), SAMPLE_RATE_HZ)
+    seconds = time.perf_counter() - start
+    audio_s = sum(clips.frames.values()) / SAMPLE_RATE_HZ
+    shutil.rmtree(cache, ignore_errors=True)
+    return {"audio_s": audio_s, "synth_s": seconds, "x_realtime": audio_s / seconds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", default="5,20,60,120", help="pmr build lengths")
+    parser.add_argument("--baseline", default="20,60", help="pydub baseline lengths")
+    parser.add_argument("--routine", default="full")
+    args = parser.parse_args()
+    lengths = [float(m) for m in args.minutes.split(",")]
+    baseline_lengths = [float(m) for m in args.baseline.split(",") if m]
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PMR_CACHE_DIR=str(OUT / "cache"))
+
+    print("warming the narration cache ...", flush=True)
+    subprocess.run(
+        [str(BIN / "pmr"), "narrate", args.routine],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    cold = cold_narration(env, args.routine)
+    runs: list[Run] = []
+    for minutes in lengths:
+        runs.append(floor_run(minutes, env))
+        runs.append(pmr_run(minutes, env, args.routine))
+        if minutes in baseline_lengths:
+            runs.append(baseline_run(minutes, env, args.routine))
+        for run in runs[-3:]:
+            print(
+                f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
+                f"{run.peak_rss_mb:7.1f} MB  {'ok' if run.ok else 'FAILED ' + run.note}",
+                flush=True,
+            )
+
+    report = verdicts(runs, cold)
+    print(report["table"])
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, "
+        f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "python": platform.python_version(),
+    }
+    (OUT / "bench.json").write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "runs": [asdict(r) for r in runs],
+                "cold_narration": cold,
+                "targets": report["targets"],
+            },
+            indent=2,
+        )
+    )
+    plot(runs, OUT / "bench.png")
+    print(f"wrote {OUT / 'bench.json'} and {OUT / 'bench.png'}")
+    return 0 if all(t["ok"] for t in report["targets"]) else 1
+
+
+def verdicts(runs: list[Run], cold: dict[str, float]) -> dict:
+    def get(what: str, minutes: float) -> Run | None:
+        return next((r for r in runs if r.what == what and r.minutes == minutes and r.ok), None)
+
+    targets = []
+
+    def target(name: str, value: float | None, bar: float, better: str) -> None:
+        ok = value is not None and (value <= bar if better == "<=" else value >= bar)
+        targets.append({"target": name, "value": value, "bar": f"{better} {bar:g}", "ok": ok})
+
+    def ratio(a: Run | None, b: Run | None, field: str = "seconds") -> float | None:
+        return getattr(a, field) / getattr(b, field) if a and b else None
+
+    target(
+        "20 min build / ffmpeg floor",
+        ratio(get("pmr build (warm)", 20), get("ffmpeg floor", 20)),
+        1.15,
+        "<=",
+    )
+    target(
+        "60 min build / 20 min build",
+        ratio(get("pmr build (warm)", 60), get("pmr build (warm)", 20)),
+        3.3,
+        "<=",
+    )
+    for m in (20, 120):
+        run = get("pmr build (warm)", m)
+        target(f"peak RSS at {m} min (MB)", run.peak_rss_mb if run else None, 200, "<=")
+    target(
+        "pydub / pmr at 20 min",
+        ratio(get("pydub baseline", 20), get("pmr build (warm)", 20)),
+        2,
+        ">=",
+    )
+    target(
+        "pydub / pmr at 60 min",
+        ratio(get("pydub baseline", 60), get("pmr build (warm)", 60)),
+        5,
+        ">=",
+    )
+
+    rows = ["", f"{'what':<18} {'min':>5} {'time s':>8} {'x floor':>8} {'RSS MB':>8}"]
+    for r in runs:
+        floor = get("ffmpeg floor", r.minutes)
+        x = f"{r.seconds / floor.seconds:8.2f}" if floor and r.ok else "       -"
+        rows.append(
+            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_rss_mb:>8.1f}"
+            + ("" if r.ok else f"  FAILED: {r.note}")
+        )
+    rows.append(
+        f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
+        f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime\n"
+    )
+    rows.append(f"{'target':<32} {'value':>9} {'bar':>8}  verdict")
+    for t in targets:
+        value = "-" if t["value"] is None else f"{t['value']:.2f}"
+        rows.append(f"{t['target']:<32} {value:>9} {t['bar']:>8}  {'ok' if t['ok'] else 'MISSED'}")
+    return {"table": "\n".join(rows), "targets": targets}
+
+
+def plot(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for what in dict.fromkeys(r.what for r in runs):
+        points = sorted(
+            (r.minutes, r.seconds, r.peak_rss_mb) for r in runs if r.what == what and r.ok
+        )
+        if points:
+            m, s, rss = zip(*points, strict=True)
+            left.plot(m, s, marker="o", label=what)
+            right.plot(m, rss, marker="o", label=what)
+    left.set(xlabel="session length (min)", ylabel="wall time (s)", title="Time")
+    right.set(xlabel="session length (min)", ylabel="peak RSS, process tree (MB)", title="Memory")
+    right.axhline(200, color="grey", linestyle=":", label="200 MB bar")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
