@@ -10,7 +10,6 @@ Apple values feedgen predates (category "Health & Fitness" > "Mental Health", ex
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -276,9 +275,7 @@ def write_feed(folder: Path, options: FeedOptions) -> Path:
         suffix = ".jpg" if options.image.read_bytes()[:2] == b"\xff\xd8" else ".png"
         image_name = "cover" + suffix
         if options.image.resolve() != (folder / image_name).resolve():
-            tmp = folder / f".{image_name}.part"
-            shutil.copyfile(options.image, tmp)
-            tmp.replace(folder / image_name)
+            write_atomic(folder / image_name, options.image.read_bytes())
     else:
         image_name = "cover.png"
         write_atomic(folder / image_name, draw_cover(options.title, options.author, options.title))

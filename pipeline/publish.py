@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .encode import ffmpeg_exe
+from .encode import _UMASK, ffmpeg_exe
 from .errors import PublishError
 from .fit import Timeline
 from .template import Script
@@ -255,14 +255,18 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     """Write through a temp file in the same folder and rename: readers never see half a file."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise PublishError(f"{path}: can't write it ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PublishError(f"{path}: can't write it ({exc.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

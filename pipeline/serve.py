@@ -64,6 +64,7 @@ class FolderHandler(BaseHTTPRequestHandler):
     """GET/HEAD for files under `root`, with Range; everything else is refused."""
 
     server_version = "pmr-serve"
+    protocol_version = "HTTP/1.1"  # keep-alive: podcast apps make many small range requests
     root: Path = Path(".")
     quiet: bool = False
 
