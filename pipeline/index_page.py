@@ -35,7 +35,8 @@ article h3 { margin: .2rem 0; }
 .status[data-state="ready"] { color: #2e7d32; }
 .status[data-state="missing"] { color: #c62828; }
 audio { width: 100%; }
-ol.chapters { padding-left: 1.2rem; }
+ol.chapters { padding-left: 1.6rem; }
+@media (min-width: 40rem) { ol.chapters { columns: 2; column-gap: 2rem; } }
 ol.chapters button { font: inherit; border: 0; background: none; color: var(--accent);
   cursor: pointer; padding: 0; text-align: left; }
 details p { margin: .3rem 0; }

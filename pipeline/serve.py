@@ -118,7 +118,11 @@ class FolderHandler(BaseHTTPRequestHandler):
         if send_body and last >= first:
             with open(path, "rb") as handle:
                 handle.seek(first)
-                _copy(handle, self.wfile, last - first + 1)
+                try:
+                    _copy(handle, self.wfile, last - first + 1)
+                except (BrokenPipeError, ConnectionResetError):
+                    # Players routinely drop a stream once they have what they need.
+                    self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
         if not self.quiet:
