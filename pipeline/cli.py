@@ -359,3 +359,72 @@ def serve_command(
         err.print("pmr: stopped", markup=False)
     finally:
         server.server_close()
+
+
+@app.command("validate")
+def validate_command(
+    routine: Annotated[str, typer.Argument(help="A routine .toml file (or a built-in name).")],
+) -> None:
+    """Check a routine template and list every problem with its file, line and key.
+
+    Example: pmr validate my-routine.toml
+    """
+    from .validate import validate
+
+    with user_errors():
+        typer.echo(validate(routine))
+
+
+@app.command("new")
+def new_command(
+    name: Annotated[str, typer.Argument(help="Name of the new routine: writes NAME.toml.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The routine to start from (built-in or .toml).")
+    ] = "full",
+    folder: Annotated[Path, typer.Option("--dir", help="Where to write NAME.toml.")] = Path("."),
+) -> None:
+    """Start a routine of your own as a copy of a built-in one.
+
+    Example: pmr new my-evening --from full
+    """
+    from .validate import new_routine
+
+    with user_errors():
+        path = new_routine(name, source, folder)
+    typer.echo(f"{path}  (edit it, then: pmr validate {path}; pmr build {path} -m 10)")
+
+
+@app.command("plan")
+def plan_command(
+    routine: Annotated[
+        str, typer.Argument(help="A built-in routine (see `pmr routines`) or a .toml file.")
+    ] = "full",
+    minutes: Annotated[float, typer.Option("--minutes", "-m", help="Session length.")] = 10.0,
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
+    ] = None,
+    background: Annotated[
+        str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
+    ] = "pad",
+    cache_dir: CacheDir = None,
+) -> None:
+    """Print the cue sheet of a session (start, section, line, pauses) without building audio.
+
+    Clip lengths come from the narration cache, or are estimated from the text.
+
+    Example: pmr plan full --minutes 20 --png full-20.png
+    """
+    from .build import check_minutes
+    from .plan import cue_sheet, draw_png, make_plan
+    from .tuning import SAMPLE_RATE_HZ
+
+    with user_errors():
+        check_minutes(minutes)
+        if background not in BACKGROUNDS:
+            raise PmrError(f"unknown background {background!r}; valid: {', '.join(BACKGROUNDS)}")
+        cache = ClipCache(cache_dir or default_cache_dir())
+        plan = make_plan(load_script(routine), load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+        typer.echo(cue_sheet(plan))
+        if png is not None:
+            typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")

@@ -66,9 +66,16 @@ class Cue:
 
 
 def cues(script: Script, timeline: Timeline) -> tuple[Cue, ...]:
-    """The spoken lines with their text, in timeline order."""
+    """The spoken lines with their text, in timeline order. A line spoken again (a repeated
+    round) gets the id 'line-id#2', as WebVTT cue identifiers must be unique."""
     text = {line.id: line.text for line in script.lines()}
-    return tuple(Cue(e.ref, e.start, e.end, text[e.ref]) for e in timeline.of_kind("line"))
+    seen: dict[str, int] = {}
+    out = []
+    for event in timeline.of_kind("line"):
+        seen[event.ref] = seen.get(event.ref, 0) + 1
+        cue_id = event.ref if seen[event.ref] == 1 else f"{event.ref}#{seen[event.ref]}"
+        out.append(Cue(cue_id, event.start, event.end, text[event.ref]))
+    return tuple(out)
 
 
 def episode_title(script: Script, timeline: Timeline, episode: EpisodeInfo) -> str:

@@ -82,7 +82,8 @@ def render_blocks(
                 ]
         block = np.repeat(voice[:, None], CHANNELS, axis=1)
         if background != "none":
-            gain = _duck(frames, speech, rate) * _fades(frames, timeline.total, rate)
+            fade_out_s = timeline.fade_out_s or FADE_OUT_S
+            gain = _duck(frames, speech, rate) * _fades(frames, timeline.total, rate, fade_out_s)
             block += _pad(frames, rate) * gain[:, None]
         np.clip(block, -1.0, 1.0, out=block)
         yield block
@@ -122,10 +123,10 @@ def _duck(frames: np.ndarray, speech: np.ndarray, rate: int) -> np.ndarray:
     return 1.0 - (1.0 - db_to_gain(BED_DUCK_DB)) * depth
 
 
-def _fades(frames: np.ndarray, total: int, rate: int) -> np.ndarray:
-    """Equal-power fade in at the start and out at the end."""
+def _fades(frames: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S) -> np.ndarray:
+    """Equal-power fade in at the start and out at the end (`fade_out_s` seconds)."""
     fade_in = np.clip(frames / (FADE_IN_S * rate), 0.0, 1.0)
-    fade_out = np.clip((total - frames) / (FADE_OUT_S * rate), 0.0, 1.0)
+    fade_out = np.clip((total - frames) / (fade_out_s * rate), 0.0, 1.0)
     return np.sin(0.5 * np.pi * np.minimum(fade_in, fade_out))
 
 

@@ -230,3 +230,14 @@ def test_safe_filenames_are_bounded() -> None:
     name = safe_filename("Relax " * 60, ".mp3", max_chars=40)
     assert len(name) <= 40 and name.endswith("Relax.mp3")
     assert not set(name) & set(':?*"<>|')
+
+
+def test_repeated_lines_get_unique_cue_ids() -> None:
+    from pipeline.fit import Event, Timeline
+    from pipeline.publish import cues
+    from pipeline.template import Line, Script, Section
+
+    script = Script("r", "R", "en", "", (Section("a", "A", (Line("a.x", "Tense."),)),))
+    events = (Event("line", 0, 10, "a.x", "a"), Event("line", 20, 10, "a.x", "a.2"))
+    timeline = Timeline(100, 30, events, ())
+    assert [c.id for c in cues(script, timeline)] == ["a.x", "a.x#2"]
