@@ -23,6 +23,7 @@ from pipeline.feed import (
     podcast_guid,
 )
 from pipeline.program import PLAN, plan
+from pipeline.template import builtin_routines
 from pipeline.tuning import SAFETY_NOTE
 
 NS = {
@@ -198,6 +199,11 @@ def test_plan_follows_the_practice_advice() -> None:
     more = plan(4, start, ("full", "learn", "quick"))
     assert [e.routine for e in more] == ["learn", "full", "full", "quick"]
     assert [p.key for p in PLAN] == ["learn", "full", "daily", "short"]
+    # and the routines pmr ships today are the ones the plan wants
+    shipped = plan(4, start, tuple(builtin_routines()))
+    assert [(e.routine, e.minutes) for e in shipped] == [
+        ("learn", 20), ("full", 15), ("full", 12), ("short", 8),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("weeks", [0, -1, 53])
