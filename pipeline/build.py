@@ -30,6 +30,9 @@ class BuildOptions:
     background: str = "pad"
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
+    offline: bool = False  # never touch the network: online voices use their fallback
+    strict: bool = False  # a fallback is an error (exit 2) naming the engine and the cause
+    fill_missing: bool = False  # recorded packs: the fallback voice speaks unrecorded lines
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
     measure_loudness: bool = False  # LUFS + true peak in the manifest: one more decode pass
@@ -48,7 +51,11 @@ def default_output(options: BuildOptions, script: Script) -> Path:
     return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
 
 
-def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildResult:
+def build(
+    options: BuildOptions,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> BuildResult:
     check_minutes(options.minutes)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -59,7 +66,17 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)  # before any narration work
     cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(script, voice, cache, options.rate_hz, on_progress)
+    clips = narrate(
+        script,
+        voice,
+        cache,
+        options.rate_hz,
+        on_progress,
+        offline=options.offline,
+        strict=options.strict,
+        fill_missing=options.fill_missing,
+        on_notice=on_notice,
+    )
     timeline = fit(
         script,
         clips.frames,
@@ -68,10 +85,11 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         label=f"{script.name} with {voice.name}",
     )
     episode, now = options.episode or EpisodeInfo(), now_utc()
+    speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     tags = {"encoder": f"pmr {__version__}"}
     with output_lock(out):  # the MP3 and its sidecars, together
         with (
-            prepare(script, timeline, episode, voice.name, now) as pub,
+            prepare(script, timeline, episode, speakers, now) as pub,
             Mp3Writer(
                 out,
                 rate_hz=options.rate_hz,
@@ -93,10 +111,11 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
                 "minutes": options.minutes,
                 "background": options.background,
                 "bitrate": options.bitrate,
+                "offline": options.offline,
                 "cover": "generated" if episode.cover is None else file_input(episode.cover),
             }
             write_sidecars(
-                out, script, timeline, episode, inputs, voice.engine, now, options.measure_loudness
+                out, script, timeline, episode, inputs, clips, now, options.measure_loudness
             )
     return BuildResult(out, script, timeline, clips, out.stat().st_size)
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from . import __version__
 from .build import BuildOptions, build
 from .errors import PmrError
-from .narration import ClipCache, available_voices, default_cache_dir, load_voice
+from .narration import ClipCache, default_cache_dir, load_voice
 from .publish import DEFAULT_SERIES, EpisodeInfo
 from .render import BACKGROUNDS
 from .template import builtin_routines, load_script
@@ -95,6 +95,16 @@ def build_command(
         str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
     ] = "pad",
     cache_dir: CacheDir = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never use the network; online voices fall back.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 2) instead of using a fallback voice.")
+    ] = False,
+    fill_missing: Annotated[
+        bool,
+        typer.Option("--fill-missing", help="Recorded voices: fallback speaks unrecorded lines."),
+    ] = False,
     cover: Annotated[
         Path | None,
         typer.Option("--cover", help="Square JPEG/PNG cover art [default: drawn per routine]."),
@@ -123,10 +133,13 @@ def build_command(
         out=out,
         cache_dir=cache_dir,
         background=background,
+        offline=offline,
+        strict=strict,
+        fill_missing=fill_missing,
         episode=EpisodeInfo(series=series, cover=cover),
     )
     with user_errors(), _progress() as on_progress:
-        result = build(options, on_progress)
+        result = build(options, on_progress, _notice)
     seconds = result.timeline.seconds
     size_mb = result.size_bytes / 1e6
     typer.echo(f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}  {size_mb:.1f} MB")
@@ -148,19 +161,6 @@ def routines_command() -> None:
                 )
             )
             typer.echo(f"{name:<12} {script.language:<4} {groups:>2} groups  {script.title}")
-
-
-@app.command("voices")
-def voices_command(cache_dir: CacheDir = None) -> None:
-    """List the voice profiles with engine, language and clips already cached."""
-    with user_errors():
-        cache = ClipCache(cache_dir or default_cache_dir())
-        for name in sorted(available_voices()):
-            profile = load_voice(name)
-            typer.echo(
-                f"{name:<12} {profile.engine:<7} {profile.language:<4} offline  "
-                f"{cache.count(name):>4} clips cached  {profile.description}"
-            )
 
 
 @contextlib.contextmanager
@@ -428,3 +428,11 @@ def plan_command(
         typer.echo(cue_sheet(plan))
         if png is not None:
             typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
+
+
+def _notice(message: str) -> None:
+    err.print(f"pmr: note: {message}", markup=False, soft_wrap=True)
+
+
+# voices, voices script, narrate, preview, cache: registered on `app` when imported.
+from . import cli_narration  # noqa: E402, F401

@@ -28,6 +28,7 @@ from . import __version__
 from .encode import _UMASK, ffmpeg_exe
 from .errors import PublishError
 from .fit import Timeline
+from .narration import Clips
 from .template import Script
 from .tuning import COVER_FORMATS, COVER_PX
 
@@ -63,6 +64,7 @@ class Cue:
     start: int
     end: int
     text: str
+    line_id: str = ""  # the Script line it speaks (`id` differs for a repeated round)
 
 
 def cues(script: Script, timeline: Timeline) -> tuple[Cue, ...]:
@@ -74,7 +76,7 @@ def cues(script: Script, timeline: Timeline) -> tuple[Cue, ...]:
     for event in timeline.of_kind("line"):
         seen[event.ref] = seen.get(event.ref, 0) + 1
         cue_id = event.ref if seen[event.ref] == 1 else f"{event.ref}#{seen[event.ref]}"
-        out.append(Cue(cue_id, event.start, event.end, text[event.ref]))
+        out.append(Cue(cue_id, event.start, event.end, text[event.ref], event.ref))
     return tuple(out)
 
 
@@ -352,7 +354,7 @@ def write_sidecars(
     timeline: Timeline,
     episode: EpisodeInfo,
     inputs: dict[str, object],
-    engine: str,
+    clips: Clips,
     now: datetime,
     loudness: bool = False,
 ) -> dict[str, Path]:
@@ -394,7 +396,8 @@ def write_sidecars(
         "lines": [
             {
                 "id": c.id,
-                "engine": engine,
+                "engine": clips.engines.get(c.line_id, ""),
+                "voice": clips.voices.get(c.line_id, ""),
                 "start_s": round(c.start / rate, 3),
                 "end_s": round(c.end / rate, 3),
             }

@@ -39,3 +39,16 @@ SAFETY_NOTE = (
 # `pmr plan` estimates a line it has never synthesized from its length: characters per second
 # of speech at pace 1.0 (measured on piper-joe: about 18 per second at its pace 0.92).
 SPEECH_CHARS_PER_S = 19.5
+
+# gTTS (Google Translate TTS, online). Google takes at most 100 characters per request.
+GTTS_MAX_CHARS = 100
+GTTS_SENTENCE_PAUSE_S = 0.35  # silence joining pieces cut at a sentence end
+GTTS_CLAUSE_PAUSE_S = 0.2  # ... and at a comma, semicolon, colon or dash
+GTTS_CONNECT_TIMEOUT_S = 5.0
+GTTS_READ_TIMEOUT_S = 15.0
+GTTS_RETRIES = 4  # after the first attempt, on 429, 5xx, timeouts and refused connections
+GTTS_BACKOFF_S = 0.5  # first retry delay; doubles each time, with full jitter
+GTTS_BACKOFF_MAX_S = 20.0
+GTTS_RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After means "unavailable", not "wait"
+GTTS_CONCURRENCY = 3  # requests in flight at once per process
+GTTS_RATE_PER_S = 4.0  # request starts per second per process

@@ -150,6 +150,7 @@ def test_json_chapters_and_manifest_entry(published, decode_mp3) -> None:
         == hashlib.sha256((folder / "mini.toml").read_bytes()).hexdigest()
     )
     assert {line["engine"] for line in entry["lines"]} == {"piper"}
+    assert {line["voice"] for line in entry["lines"]} == {"piper-joe"}
     assert [line["id"] for line in entry["lines"]] == [x.id for x in published.script.lines()]
     assert -40 < entry["loudness"]["integrated_lufs"] < -8
     assert entry["loudness"]["true_peak_dbtp"] < 0

@@ -1,24 +1,33 @@
-"""Script + voice profile -> narration clips, each synthesized once and cached."""
+"""Script + voice profile -> narration clips, each synthesized once and cached.
+
+When a voice's engine can't speak (unreachable, `offline`, or a recorded pack missing lines
+with `fill_missing`), the lines left go to the profile's `fallback` voice; one notice says so
+and `Clips.voices` records per line which voice spoke it. `strict` turns that into an error.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..dsp import normalize_peak, resample, trim_silence
 from ..errors import VoiceError
-from ..template import Script
+from ..template import Line, Script
 from ..tuning import CLIP_PAD_S, CLIP_SILENCE_DBFS, VOICE_PEAK_DBFS
 from .cache import ClipCache, default_cache_dir
-from .engines import Engine, engine_for
+from .engines import Engine, EngineUnavailable, engine_for
 from .profiles import VoiceProfile, available_voices, load_voice
 
 __all__ = [
     "ClipCache",
     "Clips",
+    "EngineUnavailable",
     "VoiceProfile",
     "available_voices",
     "default_cache_dir",
@@ -27,6 +36,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
+Notice = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -37,9 +47,27 @@ class Clips:
     paths: Mapping[str, Path]
     frames: Mapping[str, int]
     synthesized: int  # clips made by this call; 0 when the cache was warm
+    voices: Mapping[str, str] = field(default_factory=dict)  # line id -> voice that spoke it
+    engines: Mapping[str, str] = field(default_factory=dict)  # line id -> its engine
+    repaired: tuple[str, ...] = ()  # line ids whose cache entry was corrupt and re-made
+    notices: tuple[str, ...] = ()  # what was said on stderr (fallbacks, repairs)
+    speech_s: float = 0.0  # seconds of audio synthesized by this call
+    synthesis_s: float = 0.0  # wall time spent synthesizing them
 
     def load(self, line_id: str) -> np.ndarray:
         return np.load(self.paths[line_id], mmap_mode="r")
+
+
+@dataclass(frozen=True)
+class _Spoken:
+    path: Path
+    frames: int
+    voice: str
+    engine: str
+
+
+class _Stopped(Exception):
+    """A worker skipped its line because the engine already failed."""
 
 
 def narrate(
@@ -48,41 +76,231 @@ def narrate(
     cache: ClipCache,
     rate_hz: int,
     on_progress: Progress | None = None,
+    *,
+    offline: bool = False,
+    strict: bool = False,
+    fill_missing: bool = False,
+    on_notice: Notice | None = None,
 ) -> Clips:
+    _check_language(voice, script)
+    lines = list(script.lines())
+    run = _Run(cache, rate_hz, len(lines), offline, fill_missing, on_progress)
+    spoken: dict[str, _Spoken] = {}
+    notices: list[str] = []
+    profile, pending, tried = voice, lines, [voice.name]
+    while pending:
+        pending, cause = run.speak(profile, pending, spoken)
+        if not pending:
+            break
+        if strict:
+            raise VoiceError(
+                f"voice {profile.name} ({profile.engine}) can't speak {len(pending)} line(s): "
+                f"{cause}; --strict allows no fallback"
+            )
+        if not profile.fallback:
+            raise VoiceError(
+                f"voice {profile.name} ({profile.engine}) can't speak: {cause}; it names no "
+                f"fallback voice (a `fallback` key in {profile.source} names one) "
+                "or choose another --voice"
+            )
+        fallback = load_voice(profile.fallback)
+        if fallback.name in tried:
+            raise VoiceError(f"{profile.source}: fallback: {' -> '.join(tried)} loops")
+        _check_language(fallback, script)
+        notice = (
+            f"voice {profile.name} ({profile.engine}) can't speak: {cause}; "
+            f"{len(pending)} line(s) spoken by {fallback.name} instead"
+        )
+        notices.append(notice)
+        if on_notice:
+            on_notice(notice)
+        profile = fallback
+        tried.append(profile.name)
+    if run.repaired:
+        notice = (
+            f"cache: {len(run.repaired)} corrupt clip(s) detected and re-synthesized: "
+            f"{', '.join(run.repaired)}"
+        )
+        notices.append(notice)
+        if on_notice:
+            on_notice(notice)
+    return Clips(
+        rate_hz=rate_hz,
+        paths={line.id: spoken[line.id].path for line in lines},
+        frames={line.id: spoken[line.id].frames for line in lines},
+        synthesized=run.made,
+        voices={line.id: spoken[line.id].voice for line in lines},
+        engines={line.id: spoken[line.id].engine for line in lines},
+        repaired=tuple(run.repaired),
+        notices=tuple(notices),
+        speech_s=run.made_frames / rate_hz,
+        synthesis_s=run.busy_s,
+    )
+
+
+def _check_language(voice: VoiceProfile, script: Script) -> None:
     if voice.language.split("-")[0] != script.language.split("-")[0]:
         raise VoiceError(
             f"voice {voice.name} speaks {voice.language!r} but routine {script.name} is in "
             f"{script.language!r}; choose a voice for {script.language!r}"
         )
-    engine = engine_for(voice)
-    params, version = voice.cache_params(), engine.version()
-    lines = list(script.lines())
-    keys = {line.id: cache.key(voice.name, line.text, params, version, rate_hz) for line in lines}
-    texts = {keys[line.id]: line.text for line in lines}
-    frames: dict[str, int] = {}
-    made = 0
-    for done, (key, text) in enumerate(texts.items(), start=1):
-        clip = cache.get(key)
-        if clip is None:
-            clip = _speak(engine, voice, text, rate_hz)
-            cache.put(key, clip)
-            made += 1
-        frames[key] = int(clip.shape[0])
-        if on_progress:
-            on_progress("narrating", done, len(texts))
-    return Clips(
-        rate_hz=rate_hz,
-        paths={line_id: cache.path(key) for line_id, key in keys.items()},
-        frames={line_id: frames[key] for line_id, key in keys.items()},
-        synthesized=made,
-    )
 
 
-def _speak(engine: Engine, voice: VoiceProfile, text: str, rate_hz: int) -> np.ndarray:
+class _Run:
+    """One narrate call's state: the cache, counters and progress across voices."""
+
+    def __init__(
+        self,
+        cache: ClipCache,
+        rate_hz: int,
+        total: int,
+        offline: bool,
+        fill_missing: bool,
+        on_progress: Progress | None,
+    ) -> None:
+        self.cache, self.rate_hz, self.total = cache, rate_hz, total
+        self.offline, self.fill_missing, self.on_progress = offline, fill_missing, on_progress
+        self.made = self.made_frames = 0
+        self.busy_s = 0.0
+        self.repaired: list[str] = []
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def speak(
+        self, profile: VoiceProfile, lines: list[Line], spoken: dict[str, _Spoken]
+    ) -> tuple[list[Line], str]:
+        """Speak what this voice can; return the lines it couldn't and why."""
+        engine = engine_for(profile)
+        left: list[Line] = []
+        cause = ""
+        missing_ids = getattr(engine, "missing", None)
+        if missing_ids is not None:
+            from .recorded import MissingRecordings
+
+            absent = missing_ids([line.id for line in lines])
+            if absent:
+                error = MissingRecordings(profile.name, profile.pack_dir, absent)
+                if not self.fill_missing:
+                    raise error
+                left = [line for line in lines if line.id in absent]
+                lines = [line for line in lines if line.id not in absent]
+                cause = f"no recording for {len(absent)} line(s) ({', '.join(absent)})"
+        params, version = profile.cache_params(), engine.version()
+        cache_text = getattr(engine, "cache_text", None)
+        keys = {
+            line.id: self.cache.key(
+                profile.name,
+                cache_text(line.text, line.id) if cache_text else line.text,
+                params,
+                version,
+                self.rate_hz,
+            )
+            for line in lines
+        }
+        todo: dict[str, Line] = {}
+        for line in lines:
+            key = keys[line.id]
+            if key in todo:
+                continue
+            clip, corrupt = self.cache.lookup(key)
+            if corrupt:
+                self.repaired.append(line.id)
+            if clip is None:
+                todo[key] = line
+            else:
+                self._spoken(spoken, profile, line, keys, int(clip.shape[0]))
+        if todo and profile.online and self.offline:
+            left += [line for line in lines if line.id not in spoken]
+            return left, "--offline: the network is not used"
+        failed = self._synthesize(engine, profile, todo, lines, keys, spoken)
+        if failed is not None:
+            left += [line for line in lines if line.id not in spoken]
+            cause = failed.cause
+        return left, cause
+
+    def _synthesize(
+        self,
+        engine: Engine,
+        profile: VoiceProfile,
+        todo: dict[str, Line],
+        lines: list[Line],
+        keys: dict[str, str],
+        spoken: dict[str, _Spoken],
+    ) -> EngineUnavailable | None:
+        """Synthesize the cache misses in a thread pool; on the first EngineUnavailable, start
+        nothing new and return it (other errors are raised)."""
+        stop = threading.Event()
+
+        def work(key: str, line: Line) -> int:
+            if stop.is_set():
+                raise _Stopped
+            started = time.monotonic()
+            clip = _speak(engine, profile, line, self.rate_hz)
+            self.cache.put(key, clip)
+            with self._lock:
+                self.busy_s += time.monotonic() - started
+            return int(clip.shape[0])
+
+        futures: dict[Future[int], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, engine.concurrency)) as pool:
+            futures = {pool.submit(work, key, line): key for key, line in todo.items()}
+            pending_futures = set(futures)
+            while pending_futures:
+                try:
+                    finished, pending_futures = wait(pending_futures, return_when=FIRST_EXCEPTION)
+                except BaseException:  # Ctrl-C: finish nothing new, keep what is complete
+                    stop.set()
+                    for other in futures:
+                        other.cancel()
+                    raise
+                for future in finished:
+                    error = future.exception()
+                    if error is None:
+                        frames = future.result()
+                        key = futures[future]
+                        self.made += 1
+                        self.made_frames += frames
+                        for line in lines:
+                            if keys[line.id] == key:
+                                self._spoken(spoken, profile, line, keys, frames)
+                    elif not isinstance(error, _Stopped):
+                        stop.set()
+                        for other in pending_futures:
+                            other.cancel()
+        unavailable: EngineUnavailable | None = None
+        for future in futures:
+            if future.cancelled():
+                continue
+            error = future.exception()
+            if isinstance(error, EngineUnavailable):
+                unavailable = unavailable or error
+            elif error is not None and not isinstance(error, _Stopped):
+                raise error
+        return unavailable
+
+    def _spoken(
+        self,
+        spoken: dict[str, _Spoken],
+        profile: VoiceProfile,
+        line: Line,
+        keys: dict[str, str],
+        frames: int,
+    ) -> None:
+        if line.id in spoken:
+            return
+        path = self.cache.path(keys[line.id])
+        spoken[line.id] = _Spoken(path, frames, profile.name, profile.engine)
+        self.done += 1
+        if self.on_progress:
+            self.on_progress("narrating", self.done, self.total)
+
+
+def _speak(engine: Engine, voice: VoiceProfile, line: Line, rate_hz: int) -> np.ndarray:
     """Synthesize and finish one clip: session rate, exact silence pad, consistent peak."""
-    raw = engine.synthesize(text)
+    raw = engine.synthesize(line.text, line.id)
     clip = resample(raw.samples, raw.rate_hz, rate_hz)
-    clip = trim_silence(clip, rate_hz, CLIP_SILENCE_DBFS, CLIP_PAD_S)
-    if clip.size == 0:
-        raise VoiceError(f"voice {voice.name}: the engine returned silence for {text!r}")
-    return normalize_peak(clip, VOICE_PEAK_DBFS + voice.gain_db)
+    if raw.trim:
+        clip = trim_silence(clip, rate_hz, CLIP_SILENCE_DBFS, CLIP_PAD_S)
+    if clip.size == 0 or not np.any(clip):
+        raise VoiceError(f"voice {voice.name}: the engine returned silence for {line.text!r}")
+    return normalize_peak(clip, VOICE_PEAK_DBFS + voice.gain_db + raw.gain_db)

@@ -2,6 +2,8 @@
 
 An engine turns one line of text into mono float32 samples at its own rate. Everything else
 (caching, trimming, resampling, loudness) is done once, outside, for every engine alike.
+Engines: `piper` (offline neural, this module), `gtts` (online, gtts_engine.py) and
+`recorded` (a person's recordings, recorded.py).
 """
 
 from __future__ import annotations
@@ -21,22 +23,35 @@ from .profiles import VoiceProfile
 class RawClip:
     samples: np.ndarray  # mono float32 in [-1, 1]
     rate_hz: int
+    trim: bool = True  # trim leading/trailing silence to the fixed pad
+    gain_db: float = 0.0  # on top of the voice's level (a recorded line's own gain)
+
+
+class EngineUnavailable(VoiceError):
+    """The engine can't be reached now (network, timeouts, rate limits, outage, --offline):
+    the build may go on with the profile's fallback voice."""
+
+    def __init__(self, engine: str, cause: str) -> None:
+        self.engine, self.cause = engine, cause
+        super().__init__(f"{engine} is unavailable: {cause}")
 
 
 class Engine(Protocol):
     name: str
+    concurrency: int  # lines synthesized at once (threads)
 
     def version(self) -> str:
         """Goes into cache keys: a new engine release re-synthesizes."""
         ...
 
-    def synthesize(self, text: str) -> RawClip: ...
+    def synthesize(self, text: str, line_id: str = "") -> RawClip: ...
 
 
 class PiperEngine:
     """Piper neural TTS, fully offline; the model comes from a Python package."""
 
     name = "piper"
+    concurrency = 1  # Piper already uses the cores; threads would only compete
 
     def __init__(self, profile: VoiceProfile) -> None:
         self.profile = profile
@@ -44,7 +59,7 @@ class PiperEngine:
     def version(self) -> str:
         return f"piper-tts {metadata.version('piper-tts')}, {self.profile.model}"
 
-    def synthesize(self, text: str) -> RawClip:
+    def synthesize(self, text: str, line_id: str = "") -> RawClip:
         from piper import SynthesisConfig
 
         voice = _load_piper_voice(self.profile.model)
@@ -68,5 +83,12 @@ def _load_piper_voice(model: str):
 
 
 def engine_for(profile: VoiceProfile) -> Engine:
-    engines = {"piper": PiperEngine}
-    return engines[profile.engine](profile)
+    if profile.engine == "gtts":
+        from .gtts_engine import GttsEngine
+
+        return GttsEngine(profile)
+    if profile.engine == "recorded":
+        from .recorded import RecordedEngine
+
+        return RecordedEngine(profile)
+    return PiperEngine(profile)
