@@ -6,6 +6,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from . import __version__
 from .build import BuildOptions, build
 from .errors import PmrError
 from .narration import ClipCache, default_cache_dir, load_voice
+from .publish import DEFAULT_SERIES, EpisodeInfo
 from .render import BACKGROUNDS
 from .template import builtin_routines, load_script
 
@@ -103,8 +105,18 @@ def build_command(
         bool,
         typer.Option("--fill-missing", help="Recorded voices: fallback speaks unrecorded lines."),
     ] = False,
+    cover: Annotated[
+        Path | None,
+        typer.Option("--cover", help="Square JPEG/PNG cover art [default: drawn per routine]."),
+    ] = None,
+    series: Annotated[
+        str, typer.Option("--series", help="Album / series name in the tags and feeds.")
+    ] = DEFAULT_SERIES,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes.
+
+    Beside it go a transcript (.vtt, .srt), Podcasting 2.0 chapters (.chapters.json) and a
+    manifest entry (.manifest.json); the MP3 carries ID3v2.3 tags, chapters and cover art.
 
     Examples:
 
@@ -124,6 +136,7 @@ def build_command(
         offline=offline,
         strict=strict,
         fill_missing=fill_missing,
+        episode=EpisodeInfo(series=series, cover=cover),
     )
     with user_errors(), _progress() as on_progress:
         result = build(options, on_progress, _notice)
@@ -171,6 +184,181 @@ def _progress() -> Iterator[object]:
 
     with bar:
         yield update
+
+
+@app.command("feed")
+def feed_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder your sessions were built in.")],
+    title: Annotated[str, typer.Option("--title", help="Podcast title.")],
+    author: Annotated[str, typer.Option("--author", help="Podcast author (itunes:author).")],
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where OUTPUT_DIR is served, e.g. https://x.org/pmr/")
+    ],
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Square JPEG/PNG art [default: drawn].")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="Show notes.")] = "",
+    email: Annotated[
+        str | None, typer.Option("--email", help="Owner e-mail (itunes:owner).")
+    ] = None,
+) -> None:
+    """Write OUTPUT_DIR/feed.xml: a podcast feed (RSS 2.0, itunes and podcast namespaces) of
+    every session built there, with cover art and an .m3u8 playlist per series.
+
+    Example:
+
+      pmr feed output --title "Evening PMR" --author "Sam" --base-url https://example.org/pmr/
+    """
+    from .feed import FeedOptions, write_feed
+
+    options = FeedOptions(
+        title=title,
+        author=author,
+        base_url=base_url,
+        image=image,
+        description=description,
+        email=email,
+    )
+    with user_errors():
+        path = write_feed(output_dir, options)
+    typer.echo(f"{path}  {options.base_url.rstrip('/')}/{path.name}")
+
+
+@app.command("program")
+def program_command(
+    weeks: Annotated[int, typer.Option("--weeks", "-w", help="Length of the program.")] = 4,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the series.")] = Path(
+        "output/program"
+    ),
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day, YYYY-MM-DD [default: today].")
+    ] = None,
+    title: Annotated[
+        str, typer.Option("--title", help="Series title.")
+    ] = "Progressive muscle relaxation: a practice program",
+    author: Annotated[str, typer.Option("--author", help="Author shown in apps.")] = "pmr",
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where --out will be served.")
+    ] = "http://127.0.0.1:8000/",
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
+    background: Annotated[str, typer.Option("--background", "-b", help="pad or none.")] = "pad",
+    routine: Annotated[
+        str | None, typer.Option("--routine", help="Use this routine for every week instead.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", "-m", help="Use this length for every week.")
+    ] = None,
+    cover: Annotated[
+        Path | None, typer.Option("--cover", help="Square JPEG/PNG art [default: drawn].")
+    ] = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Build a practice program as a podcast series: one episode a week, following the advice
+    to practise twice a day at first, then daily, then three or four times a week.
+
+    Week 1 learns the muscle groups, then the full routine, then shorter sessions; pubDates
+    follow the schedule. Writes the MP3s, sidecars, feed.xml and an .m3u8 playlist to --out.
+
+    Example:
+
+      pmr program --weeks 4 --out output/program --base-url http://192.168.1.20:8000/
+    """
+    from .program import ProgramOptions, build_program
+
+    with user_errors():
+        first = _parse_date(start) if start else None
+        options = ProgramOptions(
+            weeks=weeks, out=out, start=first, title=title, author=author, base_url=base_url,
+            voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        with _progress() as on_progress:
+            results, feed = build_program(options, on_progress)
+    for result in results:
+        seconds = result.timeline.seconds
+        typer.echo(f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}")
+    typer.echo(f"{feed}")
+
+
+def _parse_date(text: str) -> date:
+    from .errors import PublishError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PublishError(f"--start {text!r}: give a date as YYYY-MM-DD") from None
+
+
+@app.command("export")
+def export_command(
+    dest: Annotated[Path, typer.Argument(help="Where to copy to: a phone's or card's folder.")],
+    source: Annotated[
+        Path, typer.Option("--from", help="The folder the series was built in.")
+    ] = Path("output/program"),
+    series: Annotated[
+        str | None, typer.Option("--series", help="Only this series [default: all].")
+    ] = None,
+) -> None:
+    """Copy a series (MP3s with tags, chapters and art) and its .m3u8 playlist to DEST/SERIES/,
+    with phone-safe file names; files already there unchanged are skipped.
+
+    Example:
+
+      pmr export /media/phone/Music --from output/program
+    """
+    from .export import export
+
+    with user_errors():
+        done = export(source, dest, series)
+    for item in done:
+        typer.echo(
+            f"{item.folder}  {len(item.copied)} copied, {len(item.unchanged)} unchanged, "
+            f"playlist {item.playlist.name}"
+        )
+
+
+@app.command("index")
+def index_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder your sessions were built in.")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="Page title [default: the feed's].")
+    ] = None,
+) -> None:
+    """Write OUTPUT_DIR/index.html: a player per session with its length, chapters, transcript,
+    and links to the feed and playlists. Open it from the disk or through `pmr serve`.
+    """
+    from .index_page import write_index
+
+    with user_errors():
+        path = write_index(output_dir, title)
+    typer.echo(str(path))
+
+
+@app.command("serve")
+def serve_command(
+    output_dir: Annotated[Path, typer.Argument(help="The folder to serve.")],
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for your network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8000,
+) -> None:
+    """Serve OUTPUT_DIR over HTTP (with byte ranges, as podcast apps need) until Ctrl-C.
+
+    For a phone on the same Wi-Fi: build the feed with --base-url http://<this machine's
+    address>:8000/ and run `pmr serve OUTPUT_DIR --host 0.0.0.0`.
+    """
+    from .serve import make_server
+
+    with user_errors():
+        server = make_server(output_dir, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    err.print(f"serving {output_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err.print("pmr: stopped", markup=False)
+    finally:
+        server.server_close()
 
 
 @app.command("validate")

@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -66,7 +66,13 @@ def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
 
 
 class Mp3Writer:
-    """Context manager around one ffmpeg process; `write` takes (frames, channels) float32."""
+    """Context manager around one ffmpeg process; `write` takes (frames, channels) float32.
+
+    Optional publishing inputs: `metadata` is an ffmetadata file (global tags and [CHAPTER]
+    sections, which the mp3 muxer writes as ID3v2.3 CHAP + CTOC frames), `cover` a JPEG/PNG
+    embedded as the front-cover APIC frame, and `finish` runs on the complete temp file just
+    before it is renamed into place (a failure there leaves nothing at the target).
+    """
 
     def __init__(
         self,
@@ -75,10 +81,14 @@ class Mp3Writer:
         channels: int = CHANNELS,
         bitrate: str = MP3_BITRATE,
         tags: Mapping[str, str] | None = None,
+        metadata: Path | None = None,
+        cover: Path | None = None,
+        finish: Callable[[Path], None] | None = None,
     ) -> None:
         self.target = Path(target)
         self.rate_hz, self.channels, self.bitrate = rate_hz, channels, bitrate
         self.tags = dict(tags or {})
+        self.metadata, self.cover, self.finish = metadata, cover, finish
         self.frames_written = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
@@ -86,9 +96,21 @@ class Mp3Writer:
 
     def command(self, output: Path) -> list[str]:
         tags = [arg for k, v in self.tags.items() for arg in ("-metadata", f"{k}={v}")]
+        extra_inputs, maps = [], ["-map", "0:a"]
+        if self.metadata is not None:
+            extra_inputs += ["-f", "ffmetadata", "-i", str(self.metadata)]
+            maps += ["-map_metadata", "1", "-map_chapters", "1"]
+        if self.cover is not None:
+            extra_inputs += ["-i", str(self.cover)]
+            maps += [
+                "-map", f"{1 + (self.metadata is not None)}:v", "-c:v", "copy",
+                "-disposition:v", "attached_pic",
+                "-metadata:s:v", "title=Cover", "-metadata:s:v", "comment=Cover (front)",
+            ]  # fmt: skip
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
+            *extra_inputs, *maps,
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
             "-id3v2_version", "3", *tags, "-f", "mp3", str(output),
         ]  # fmt: skip
@@ -142,6 +164,8 @@ class Mp3Writer:
             if code != 0:
                 raise EncodeError(self._failure(code))
             assert self._tmp is not None
+            if self.finish is not None:
+                self.finish(self._tmp)
             os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp made it private
             os.replace(self._tmp, self.target)
             self._tmp = None

@@ -33,5 +33,9 @@ def did_you_mean(word: str, choices: object) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+class PublishError(PmrError):
+    """Tags, cover art, a feed, a playlist or a page can't be made from what was given."""
+
+
 class BatchError(PmrError):
     """A batch matrix is invalid (its file, key or value is named)."""

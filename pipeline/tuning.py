@@ -24,6 +24,18 @@ CHIME_PEAK_DBFS = -14.0
 CUE_NAMES = ("chime",)
 MAX_LINE_CHARS = 600
 
+# Publishing (tags, feeds, phones).
+COVER_PX = 1400  # Apple Podcasts wants square art, 1400 to 3000 px a side
+COVER_FORMATS = ("JPEG", "PNG")
+SAFE_NAME_MAX_CHARS = 96  # well under FAT32/exFAT's 255 UTF-16 units, with room for a folder
+# Podcasting 2.0 podcast:guid is UUIDv5(this namespace, feed URL without scheme).
+PODCAST_GUID_NAMESPACE = "ead4c236-bf58-58c6-a2c6-a6b28d128cb6"
+SAFETY_NOTE = (
+    "Safety: tense each muscle group firmly but not painfully. If you feel intense or "
+    "shooting pain, stop tensing and relax; if you have an injury, back pain or a medical "
+    "condition, ask your doctor before practising. Do not listen while driving."
+)
+
 # `pmr plan` estimates a line it has never synthesized from its length: characters per second
 # of speech at pace 1.0 (measured on piper-joe: about 18 per second at its pace 0.92).
 SPEECH_CHARS_PER_S = 19.5
