@@ -162,6 +162,8 @@ def test_the_key_changes_with_everything_that_shapes_the_output(
         ({"output": {"name": "x/{routine}.mp3"}}, "output.name: 'x/{routine}.mp3' must be a file"),
         ({"options": {"bitrat": "96k"}}, "options.bitrat: unknown option (did you mean 'bitrate'"),
         ({"options": {"bitrate": 96}}, "options.bitrate: 96 must be a str"),
+        ({"options": {"episode": {}}}, "options.episode: unknown option"),
+        ({"options": {"offline": "yes"}}, "options.offline: 'yes' must be a bool"),
         ({"exclude": [{"minute": 10}]}, "exclude[0].minute: unknown key (did you mean 'minutes'"),
         ({"override": [{"match": {"voice": "x"}}]}, "override[0].match.voice: unknown voice 'x'"),
         ({"exclude": [{"minutes": [10, 20]}]}, "exclude: every variant is excluded"),
@@ -258,6 +260,11 @@ def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
         assert [p.up_to_date for p in plan(expand(grid))] == [False, True, True, True]
     finally:
         victim.write_bytes(original)  # other tests compare against it
+    # So is a deleted sidecar (transcript, chapters, manifest).
+    transcript = report.outcomes[1].out.with_suffix(".vtt")
+    assert transcript.is_file() and plan(expand(grid))[1].up_to_date
+    transcript.unlink()
+    assert not plan(expand(grid))[1].up_to_date
 
 
 def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_path: Path) -> None:

@@ -42,10 +42,13 @@ _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 
 
 def option_defaults() -> dict[str, Any]:
-    """Options a matrix may set, with their defaults: every BuildOptions field it doesn't own,
-    so options other stages add to BuildOptions are accepted here without a change."""
+    """Options a matrix may set, with their defaults: every BuildOptions field it doesn't own
+    whose value is a plain number, string or flag, so such options other stages add to
+    BuildOptions are accepted here without a change (structured ones, like `episode`, not)."""
     return {
-        f.name: f.default for f in dataclasses.fields(BuildOptions) if f.name not in _OWN_FIELDS
+        f.name: f.default
+        for f in dataclasses.fields(BuildOptions)
+        if f.name not in _OWN_FIELDS and isinstance(f.default, bool | int | float | str)
     }
 
 
@@ -305,9 +308,7 @@ def _options(table: Mapping[str, Any], where: _Where, key: str) -> tuple[tuple[s
 def _typed(value: Any, default: Any, where: _Where, key: str) -> Any:
     """A value of the option's type (an int is fine where a float is expected)."""
     kind = type(default)
-    if default is None or (
-        isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
-    ):
+    if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

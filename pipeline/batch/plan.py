@@ -24,6 +24,7 @@ from typing import Any
 from .. import __version__
 from ..errors import PmrError
 from ..narration import VoiceProfile, load_voice
+from ..publish import sidecar_paths
 from ..template import Script, load_script
 from .matrix import Variant
 
@@ -80,7 +81,8 @@ def stamp_path(out: Path) -> Path:
 
 
 def stamp_matches(out: Path, key: str) -> bool:
-    """True when the output is there, unchanged since the stamp was written, with this key."""
+    """True when the output is there, unchanged since the stamp was written, with this key,
+    and so are the sidecar files that were written with it."""
     try:
         stamp = json.loads(stamp_path(out).read_text(encoding="utf-8"))
         info = out.stat()
@@ -91,6 +93,7 @@ def stamp_matches(out: Path, key: str) -> bool:
         and stamp.get("key") == key
         and stamp.get("size") == info.st_size
         and stamp.get("mtime_ns") == info.st_mtime_ns
+        and all((out.parent / str(name)).is_file() for name in stamp.get("sidecars", []))
     )
 
 
@@ -107,6 +110,8 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
         "voice": variant.voice,
         "background": variant.background,
         "options": dict(variant.options),
+        # transcripts, chapters, manifest: a deleted one makes the variant stale
+        "sidecars": sorted(p.name for p in sidecar_paths(out).values() if p.is_file()),
     }
     target = stamp_path(out)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".tmp")

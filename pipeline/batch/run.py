@@ -31,6 +31,7 @@ from typing import Any, Literal
 from ..build import BuildOptions, build
 from ..errors import BatchError, PmrError
 from ..narration import ClipCache, narrate
+from ..publish import sidecar_paths
 from .plan import Planned, stamp_path, write_stamp
 
 Status = Literal["built", "skipped", "failed"]
@@ -407,9 +408,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _sweep_temp_files(outputs: Sequence[Path]) -> None:
-    """Remove what our stopped workers may have left beside each output: the encoder's .part
-    file, a stamp temp and the build's lock file. Only when nobody holds the output's lock:
-    a `pmr build` of the same file running elsewhere keeps its files."""
+    """Remove what our stopped workers may have left beside each output: .part files of the
+    MP3 and its sidecars, a stamp temp and the build's lock file. Only when nobody holds the
+    output's lock: a `pmr build` of the same file running elsewhere keeps its files."""
     for out in outputs:
         if not out.parent.is_dir():
             continue
@@ -424,8 +425,9 @@ def _sweep_temp_files(outputs: Sequence[Path]) -> None:
             os.close(fd)
             continue
         try:
+            names = [out.name, *(p.name for p in sidecar_paths(out).values())]
             for pattern in (
-                f".{glob.escape(out.name)}.*.part",
+                *(f".{glob.escape(name)}.*.part" for name in names),
                 f"{glob.escape(stamp_path(out).name)}.*.tmp",
             ):
                 for leftover in out.parent.glob(pattern):
