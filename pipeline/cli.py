@@ -493,6 +493,7 @@ def batch_command(
     """
     from .batch import expand, load_matrix, plan, run_batch, with_lists
     from .batch.report import as_json, live_progress, table
+    from .batch.series import series_due, update_series
 
     with user_errors():
         base = load_matrix(matrix) if matrix is not None else None
@@ -510,5 +511,9 @@ def batch_command(
                 on_notice=_notice,
             )
     typer.echo(as_json(report) if json_report else table(report))
+    if grid.series and series_due(grid.out_dir, report.count("built")):
+        with user_errors():
+            written = update_series(grid.series, grid.out_dir)
+        _notice(f"series updated: {', '.join(str(p) for p in written)}")
     if report.count("failed"):
         raise typer.Exit(1)

@@ -164,6 +164,9 @@ def test_the_key_changes_with_everything_that_shapes_the_output(
         ({"options": {"bitrate": 96}}, "options.bitrate: 96 must be a str"),
         ({"options": {"episode": {}}}, "options.episode: unknown option"),
         ({"options": {"offline": "yes"}}, "options.offline: 'yes' must be a bool"),
+        ({"series": {"title": "T", "author": "A", "base_url": "x"}}, "series.base_url: --base-url"),
+        ({"series": {"title": "T", "author": "A"}}, "series.base_url: needs a non-empty string"),
+        ({"series": {"title": "T", "autor": "A"}}, "series.autor: unknown key"),
         ({"exclude": [{"minute": 10}]}, "exclude[0].minute: unknown key (did you mean 'minutes'"),
         ({"override": [{"match": {"voice": "x"}}]}, "override[0].match.voice: unknown voice 'x'"),
         ({"exclude": [{"minutes": [10, 20]}]}, "exclude: every variant is excluded"),
@@ -472,6 +475,34 @@ def test_an_unasked_fallback_is_built_but_not_stamped(
     assert not stamp_path(unasked).exists() and stamp_path(asked).exists()
     assert [p.up_to_date for p in plan(expand(load_matrix(path)))] == [False, True]
     assert abs(decode_mp3(unasked).seconds - 66) < 0.5
+
+
+def test_series_feed_and_index_are_updated_when_something_was_built(
+    tmp_path: Path, mini_routine: Path
+) -> None:
+    feedparser = pytest.importorskip("feedparser", reason="feedparser comes with the dev extra")
+    path = tmp_path / "m.toml"
+    path.write_text(
+        "[matrix]\nroutines = ['mini.toml']\nminutes = [1.1, 1.2]\nbackgrounds = ['none']\n"
+        "[output]\ndir = 'out'\n"
+        "[series]\ntitle = 'Evening PMR'\nauthor = 'Sam'\nbase_url = 'https://example.org/pmr/'\n"
+    )
+    first = runner.invoke(app_(), ["batch", str(path), "-j", "2"])
+    assert first.exit_code == 0, first.output
+    assert "series updated" in first.stderr
+    feed = feedparser.parse(str(tmp_path / "out" / "feed.xml"))
+    assert feed.feed.title == "Evening PMR"
+    enclosures = sorted(e.enclosures[0].href for e in feed.entries)
+    assert enclosures == [
+        "https://example.org/pmr/mini-1.1min-piper-joe-none.mp3",
+        "https://example.org/pmr/mini-1.2min-piper-joe-none.mp3",
+    ]
+    index = tmp_path / "out" / "index.html"
+    assert "mini-1.2min-piper-joe-none.mp3" in index.read_text(encoding="utf-8")
+    stamp = index.stat().st_mtime_ns
+    again = runner.invoke(app_(), ["batch", str(path)])  # nothing built: the series stays
+    assert again.exit_code == 0 and "series updated" not in again.stderr
+    assert index.stat().st_mtime_ns == stamp
 
 
 def _ffmpeg_writing_to(folder: Path) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..build import MAX_MINUTES, BuildOptions
 from ..errors import BatchError, did_you_mean
+from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
 AXIS_KEY = {
@@ -27,7 +28,7 @@ AXIS_KEY = {
     "voices": "voice",
     "backgrounds": "background",
 }
-TOP_KEYS = ("matrix", "output", "options", "exclude", "override")
+TOP_KEYS = ("matrix", "output", "options", "exclude", "override", "series")
 OUTPUT_KEYS = ("dir", "name")
 DEFAULT_NAME = "{routine}-{minutes}min-{voice}-{background}.mp3"
 DEFAULT_DIR = "output"
@@ -74,6 +75,7 @@ class Matrix:
     excludes: tuple[tuple[tuple[str, tuple[Any, ...]], ...], ...] = ()
     overrides: tuple[Override, ...] = ()
     source: str = "<command line>"
+    series: Series | None = None  # feed and index page rewritten after a batch that built
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,9 @@ def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix
         excludes=excludes,
         overrides=tuple(overrides),
         source=source,
+        series=parse_series(where.table(document, "series"), source, base)
+        if "series" in document
+        else None,
     )
 
 
