@@ -140,6 +140,7 @@ def test_missing_recordings_are_all_listed_or_filled(pack: Path, mini_routine, t
         ('[lines]\n"start.hello" = { file = "hello.wav", gain_db = 40 }\n', "from -30 to 10 dB"),
         ('[pack]\nlanguage = "de"\n[lines]\n', "pack.language: 'de'"),
         ("[lines\n", "can't read the pack"),
+        ('[lines]\n"start.hello" = "../../etc/passwd.wav"\n', "outside the pack folder"),
     ],
 )
 def test_a_bad_pack_names_the_file_and_key(pack: Path, mini_routine, tmp_path, pack_toml, message):

@@ -97,6 +97,11 @@ def load_pack(folder: Path) -> Pack:
                     f"{manifest}: {where}.{key}: unknown key; valid: {', '.join(LINE_KEYS)}"
                 )
         path = (folder / spec["file"]).resolve()
+        if not path.is_relative_to(folder.resolve()):
+            raise VoiceError(
+                f"{manifest}: {where}.file: {spec['file']!r} is outside the pack folder "
+                f"{folder}; recordings must live inside it"
+            )
         if path.suffix.lower() not in AUDIO_SUFFIXES:
             raise VoiceError(
                 f"{manifest}: {where}.file: {spec['file']!r} is not a supported audio file; "
