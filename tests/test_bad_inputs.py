@@ -1,0 +1,136 @@
+"""The bad-input table: every user mistake ends with exit 2, one message naming the culprit and
+what is valid, no traceback, and nothing at the output path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+from .conftest import SHORT_ROUTINE
+
+runner = CliRunner()
+
+
+def routine_with(old: str, new: str) -> Callable[[Path], list[str]]:
+    """A build of the mini routine with one piece of its text replaced."""
+
+    def make(folder: Path) -> list[str]:
+        assert old in SHORT_ROUTINE
+        path = folder / "bad.toml"
+        path.write_text(SHORT_ROUTINE.replace(old, new, 1), encoding="utf-8")
+        return ["build", str(path), "-m", "1.2"]
+
+    return make
+
+
+def raw_routine(data: bytes) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        path = folder / "bad.toml"
+        path.write_bytes(data)
+        return ["build", str(path), "-m", "1.2"]
+
+    return make
+
+
+def args(*words: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["build", *words]
+
+
+HELLO = '{ id = "hello", say = "Sit comfortably and close your eyes." }'
+
+BAD_INPUTS = {
+    "malformed TOML": (raw_routine(b"[routine\nname = 'x'"), "invalid TOML"),
+    "non-UTF-8 template": (
+        raw_routine("[routine]\ntitle = 'caf\xe9'".encode("latin-1")),
+        "not UTF-8",
+    ),
+    "unknown key": (routine_with('title = "Mini', 'titel = "Mini'), "did you mean 'title'"),
+    "pause min > max": (
+        routine_with("min = 15, default = 16, max = 40", "min = 50, default = 16, max = 40"),
+        "min <= default <= max",
+    ),
+    "empty line": (routine_with(HELLO, '{ id = "hello", say = "  " }'), "is empty"),
+    "markup in text": (
+        routine_with(HELLO, '{ id = "hello", say = "<speak>Hi</speak>" }'),
+        "markup",
+    ),
+    "control character": (
+        routine_with(HELLO, '{ id = "hello", say = "Hi\\u0007 there" }'),
+        "control character",
+    ),
+    "10,000-character line": (
+        routine_with(HELLO, '{ id = "hello", say = "' + "relax " * 1666 + '" }'),
+        "split it",
+    ),
+    "unknown pause": (
+        routine_with('{ pause = "hold" }', '{ pause = "holdd" }'),
+        "did you mean 'hold'",
+    ),
+    "unknown routine": (args("fulll"), "did you mean 'full'"),
+    "unknown voice": (args("full", "--voice", "joe"), "available voices"),
+    "unknown background": (args("full", "--background", "rain"), "unknown background 'rain'"),
+    "minutes zero": (args("full", "-m", "0"), "above 0"),
+    "minutes negative": (args("full", "-m", "-1"), "above 0"),
+    "minutes NaN": (args("full", "-m", "nan"), "above 0"),
+    "minutes inf": (args("full", "-m", "inf"), "above 0"),
+    "minutes absurd": (args("full", "-m", "10000"), "at most 600"),
+    "minutes out of reach": (args("full", "-m", "3"), "out of reach"),
+    "language the voice can't speak": (args("completo-es"), "choose a voice for 'es'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_clear_message(case: str, tmp_path: Path) -> None:
+    make_args, expected = BAD_INPUTS[case]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "session.mp3"
+    result = runner.invoke(app, [*make_args(tmp_path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert result.output.startswith("pmr: error: ")
+    assert "Traceback" not in result.output
+    assert list(out_dir.iterdir()) == []
+
+
+def test_template_errors_name_the_file(tmp_path: Path) -> None:
+    make_args, _ = BAD_INPUTS["unknown key"]
+    result = runner.invoke(app, make_args(tmp_path))
+    assert str(tmp_path / "bad.toml") in result.output and "routine.titel" in result.output
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A folder nobody may write: a read-only tmpfs when root (root ignores mode bits)."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"can't mount a read-only tmpfs as root: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_read_only_output_folder(read_only_dir: Path) -> None:
+    out = read_only_dir / "session.mp3"
+    result = runner.invoke(app, ["build", "full", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "is not writable" in result.output and str(read_only_dir) in result.output
+    assert not out.exists()
