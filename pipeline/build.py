@@ -12,8 +12,18 @@ from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .render import render_blocks
+from .sound.backgrounds import check_layout, resolve
+from .sound.meter import Measured, measure_file
+from .sound.mix import MixPlan, MixSettings, plan_mix
+from .sound.settings import (
+    check_bed_level,
+    check_bitrate,
+    check_sample_rate,
+    resolve_loudness,
+)
+from .sound.voice import load_voice_clips
 from .template import Script, load_script
-from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
+from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
 MAX_MINUTES = 600.0
@@ -29,6 +39,14 @@ class BuildOptions:
     background: str = "pad"
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
+    bed_level_lu: float = BED_BELOW_VOICE_LU  # the background sits this far under the voice
+    loudness: str = "podcast"  # a preset (podcast, mono, sleep) or a number of LUFS
+    mono: bool = False
+    chimes: bool = True
+    section_chimes: bool = False
+    tones: bool = False
+    seed: int = 0
+    measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,8 @@ class BuildResult:
     timeline: Timeline
     clips: Clips
     size_bytes: int
+    plan: MixPlan | None = None
+    measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
 
 
 def default_output(options: BuildOptions, script: Script) -> Path:
@@ -46,6 +66,8 @@ def default_output(options: BuildOptions, script: Script) -> Path:
 
 def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildResult:
     check_minutes(options.minutes)
+    settings = mix_settings(options)
+    bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
     out = options.out or default_output(options, script)
@@ -53,11 +75,11 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         out.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(out)
     cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(script, voice, cache, options.rate_hz, on_progress)
+    clips = narrate(script, voice, cache, rate_hz, on_progress)
     timeline = fit(
         script,
         clips.frames,
-        options.rate_hz,
+        rate_hz,
         options.minutes * 60,
         label=f"{script.name} with {voice.name}",
     )
@@ -69,12 +91,29 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         "comment": script.description,
         "encoder": f"pmr {__version__}",
     }
-    with Mp3Writer(out, rate_hz=options.rate_hz, bitrate=options.bitrate, tags=tags) as mp3:
-        for block in render_blocks(timeline, clips.load, options.background):
+    plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
+    with Mp3Writer(out, rate_hz=rate_hz, channels=plan.channels, bitrate=bitrate, tags=tags) as mp3:
+        for block in render_blocks(timeline, clips.load, plan=plan):
             mp3.write(block)
             if on_progress:
                 on_progress("rendering", mp3.frames_written, timeline.total)
-    return BuildResult(out, script, timeline, clips, out.stat().st_size)
+    measured = measure_file(out) if options.measure else None
+    return BuildResult(out, script, timeline, clips, out.stat().st_size, plan, measured)
+
+
+def mix_settings(options: BuildOptions) -> MixSettings:
+    """The sound options, checked before any work is done."""
+    target = resolve_loudness(options.loudness, options.mono)
+    check_layout(resolve(options.background), target.channels)
+    return MixSettings(
+        background=options.background,
+        bed_level_lu=check_bed_level(options.bed_level_lu),
+        target=target,
+        chimes=options.chimes,
+        section_chimes=options.section_chimes,
+        tones=options.tones,
+        seed=options.seed,
+    )
 
 
 def check_minutes(minutes: float) -> None:

@@ -23,3 +23,19 @@ CHIME_PEAK_DBFS = -14.0
 # Cue names a template may use; the renderer synthesizes each.
 CUE_NAMES = ("chime",)
 MAX_LINE_CHARS = 600
+
+# Sound design and loudness (issue 6). Presets: name -> (integrated LUFS, channels).
+LOUDNESS_PRESETS = {"podcast": (-16.0, 2), "mono": (-19.0, 1), "sleep": (-23.0, 2)}
+MIN_TARGET_LUFS, MAX_TARGET_LUFS = -36.0, -10.0
+TRUE_PEAK_CEILING_DBTP = -2.0  # limiter ceiling: 1 dB under the -1 dBTP spec for MP3 overshoot
+BED_BELOW_VOICE_LU = 18.0  # default --bed-level
+MIN_BED_LEVEL_LU, MAX_BED_LEVEL_LU = 6.0, 40.0
+CHIME_BELOW_VOICE_LU = 6.0
+SECTION_CHIME_BELOW_VOICE_LU = 10.0
+TONE_BELOW_VOICE_LU = 10.0
+BED_CALIBRATION_S = 30.0  # stretch of a background measured to set its loudness
+MP3_BITRATES_K = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+SAMPLE_RATES_HZ = (22_050, 24_000, 32_000, 44_100, 48_000)
+# The bundled ffmpeg's libmp3lame decodes 0.45 dB below its input (flat across the spectrum,
+# mono and stereo; measured with a 1 kHz sine and speech); the mix aims that much higher.
+MP3_LEVEL_DB = -0.45
