@@ -12,7 +12,7 @@ CLIP_SILENCE_DBFS = -45.0
 VOICE_PEAK_DBFS = -3.0
 
 BED_LEVEL_DBFS = -32.0  # the pad's RMS level in pauses
-BED_DUCK_DB = -10.0  # extra attenuation of the bed while a line is spoken
+BED_DUCK_DB = -12.0  # extra attenuation of the bed while a line is spoken
 DUCK_RAMP_S = 0.35
 FADE_IN_S = 3.0
 FADE_OUT_S = 6.0

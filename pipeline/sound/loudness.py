@@ -133,6 +133,10 @@ def limit(audio: np.ndarray, ceiling: float, rate_hz: int, smooth_s: float = 0.0
     need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
     if need.size == 0 or need.min() >= 1.0:
         return audio.astype(np.float32)
+    # the gain is flat for 1 ms either side of a peak, so the interpolated waveform between
+    # samples (what a true-peak meter sees) is scaled as much as the samples around it
+    guard = max(1, round(0.001 * rate_hz))
+    need = ndimage.minimum_filter1d(need, 2 * guard + 1, mode="nearest")
     width = max(1, round(smooth_s * rate_hz))
     span = 2 * width - 1
     # minimum over [n, n + span - 1], then two causal box filters over [n - width + 1, n]
