@@ -35,7 +35,8 @@ from .settings import LoudnessTarget, resolve_loudness
 from .voice import VoiceClip
 
 SECTION_BELL_LEAD_S = 2.0
-PODCAST = resolve_loudness("podcast")  # a section bell rings out in the pause before the section
+PODCAST = resolve_loudness("podcast")
+LIMITER_PASSES = 4  # a section bell rings out in the pause before the section
 
 
 @dataclass(frozen=True)
@@ -121,38 +122,52 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     spec = resolve(settings.background)
     bed_gain, bed_energy = 0.0, np.zeros(grid.size)
     if spec.name != "none" or spec.path is not None:
-        stretch = make_bed(spec, rate, channels, settings.seed).render(
-            round(BED_CALIBRATION_S * rate)
-        )
+        # the session's own first minutes (same seed, same frames): exact for short sessions,
+        # a representative sample of the bed for long ones
+        seconds = min(BED_CALIBRATION_S, timeline.total / rate)
+        stretch = make_bed(spec, rate, channels, settings.seed).render(round(seconds * rate))
         energies = block_energies(stretch, rate)
         bed_lufs = energy_to_lufs(gated_mean(energies)[0])
         if bed_lufs > -100:
             bed_gain = db_to_gain(target - settings.bed_level_lu - bed_lufs)
-            envelope = bed_envelope(grid.centres, speech_spans(timeline), timeline.total, rate)
-            bed_energy = np.resize(energies, grid.size) * (envelope * bed_gain) ** 2
+            power = grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
+            bed_energy = np.resize(energies, grid.size) * power * bed_gain**2
 
     # voice: bisection on the gain that makes the gated whole land on the target
-    voice_energy = np.zeros(grid.size)
-    for e in lines:
-        grid.add(voice_energy, e.start, clips[e.ref].energies * duplicate)
     fixed = bed_energy + cue_energy
-
-    def predict(gain_db: float) -> float:
-        return energy_to_lufs(gated_mean(voice_energy * 10 ** (gain_db / 10) + fixed)[0])
-
-    low, high = -60.0, 60.0
-    for _ in range(40):
-        mid = (low + high) / 2
-        low, high = (mid, high) if predict(mid) < target else (low, mid)
-    voice_db = (low + high) / 2 if lines else 0.0
-
     ceiling_db = TRUE_PEAK_CEILING_DBTP
-    limited: dict[int, np.ndarray] = {}
-    for e in lines:
-        clip = clips[e.ref]
-        if clip.loudness.true_peak_db + voice_db > ceiling_db and id(clip) not in limited:
-            loud = np.asarray(clip.samples, dtype=np.float64) * db_to_gain(voice_db)
-            limited[id(clip)] = limit(loud, db_to_gain(ceiling_db), rate)
+    limited: dict[int, np.ndarray] = {}  # id(clip) -> the clip at voice_db, peaks limited
+    voice_db = 0.0
+    # Solve, limit the clips that now peak over the ceiling, and solve again with what the
+    # limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
+    # through the relative gate, so the gain is refined until it stops moving.
+    for _ in range(LIMITER_PASSES):
+        unit = {
+            cid: block_energies(audio, rate) * 10 ** (-voice_db / 10)
+            for cid, audio in limited.items()
+        }
+        voice_energy = np.zeros(grid.size)
+        for e in lines:
+            clip = clips[e.ref]
+            grid.add(voice_energy, e.start, unit.get(id(clip), clip.energies) * duplicate)
+        previous, voice_db = voice_db, _solve(voice_energy, fixed, target) if lines else 0.0
+        over = {
+            id(clips[e.ref]): clips[e.ref]
+            for e in lines
+            if clips[e.ref].loudness.true_peak_db + voice_db > ceiling_db
+        }
+        limited = {
+            cid: limit(
+                np.asarray(clip.samples, dtype=np.float64) * db_to_gain(voice_db),
+                db_to_gain(ceiling_db),
+                rate,
+            )
+            for cid, clip in over.items()
+        }
+        if not over or abs(voice_db - previous) < 0.02:
+            break
+    predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
+
     for e in lines:
         clip = clips[e.ref]
         if id(clip) in limited:
@@ -168,9 +183,20 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
         seed=settings.seed,
         ceiling=db_to_gain(ceiling_db + 0.5),
         voice_gain_db=voice_db,
-        predicted_lufs=predict(voice_db) + MP3_LEVEL_DB,
+        predicted_lufs=predicted + MP3_LEVEL_DB,
         limited_clips=len(limited),
     )
+
+
+def _solve(voice: np.ndarray, fixed: np.ndarray, target: float) -> float:
+    """The voice gain (dB) at which the gated programme voice * gain + fixed has integrated
+    loudness `target` (bisection: loudness only grows with the voice gain)."""
+    low, high = -60.0, 60.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        lufs = energy_to_lufs(gated_mean(voice * 10 ** (mid / 10) + fixed)[0])
+        low, high = (mid, high) if lufs < target else (low, mid)
+    return (low + high) / 2
 
 
 _CUE_BELOW = {
@@ -186,9 +212,20 @@ class _Grid:
     energies of placed sounds onto."""
 
     def __init__(self, total: int, rate: int) -> None:
-        self.step, self.block = round(STEP_S * rate), round(BLOCK_S * rate)
+        self.step, self.block, self.rate = round(STEP_S * rate), round(BLOCK_S * rate), rate
         self.size = max(0, (total - self.block) // self.step + 1)
         self.centres = np.arange(self.size, dtype=np.int64) * self.step + self.block // 2
+
+    def mean_power(self, envelope, speech: np.ndarray, total: int) -> np.ndarray:
+        """Mean square of a gain `envelope(frames, speech, total, rate)` over each block,
+        from the envelope sampled every 10 ms."""
+        hop = self.step // 10
+        points = np.arange(0, total, hop, dtype=np.int64)
+        square = envelope(points, speech, total, self.rate) ** 2
+        sums = np.concatenate([np.zeros(1), np.cumsum(square)])
+        starts = np.arange(self.size) * 10
+        ends = np.minimum(starts + self.block // hop, square.size)
+        return (sums[ends] - sums[starts]) / np.maximum(ends - starts, 1)
 
     def add(self, into: np.ndarray, start: int, energies: np.ndarray) -> None:
         """Add a sound's block energies (its own grid starts at `start`) onto the nearest
