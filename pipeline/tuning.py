@@ -33,7 +33,8 @@ MIN_BED_LEVEL_LU, MAX_BED_LEVEL_LU = 6.0, 40.0
 CHIME_BELOW_VOICE_LU = 6.0
 SECTION_CHIME_BELOW_VOICE_LU = 10.0
 TONE_BELOW_VOICE_LU = 10.0
-BED_CALIBRATION_S = 120.0  # stretch of a background measured to set its loudness
+BED_CALIBRATION_S = 30.0  # stretch of a background measured to set its loudness...
+BED_CALIBRATE_ALL_S = 90.0  # ...or all of it in sessions up to this long (sparse ones need it)
 MP3_BITRATES_K = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 SAMPLE_RATES_HZ = (22_050, 24_000, 32_000, 44_100, 48_000)
 # The bundled ffmpeg's libmp3lame decodes 0.45 dB below its input (flat across the spectrum,

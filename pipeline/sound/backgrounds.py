@@ -58,18 +58,32 @@ class Silence(Bed):
 
 
 class _Clocked(Bed):
-    """A bed that knows the absolute frame of its next block (for tones and envelopes)."""
+    """A bed of sines at absolute frame positions: exact phase for hours, same in any blocks.
+
+    A block of a sine is a cached table of exp(i w k) for the block's length, turned by the
+    phase at the block's first frame: one complex multiply per sample instead of a sin."""
 
     def __init__(self, rate_hz: int, channels: int) -> None:
         self.rate_hz, self.channels, self.position = rate_hz, channels, 0
+        self._tables: dict[tuple[float, int], np.ndarray] = {}
 
     def render(self, n: int) -> np.ndarray:
-        frames = np.arange(self.position, self.position + n, dtype=np.int64)
+        stereo = self._stereo(self.position, n)
         self.position += n
-        stereo = self._stereo(frames / self.rate_hz)  # float64 seconds: exact phase for hours
         return _to_channels(stereo, self.channels)
 
-    def _stereo(self, t: np.ndarray) -> np.ndarray:
+    def _sine(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
+        """sin(2 pi f (start + k) / rate + phase) for k < n, float32."""
+        table = self._tables.get((freq_hz, n))
+        if table is None:
+            k = np.arange(n, dtype=np.float64)
+            table = np.exp(1j * (2 * np.pi * freq_hz / self.rate_hz) * k).astype(np.complex64)
+            self._tables[(freq_hz, n)] = table
+        turn = (freq_hz * start / self.rate_hz) % 1.0  # cycles at the first frame, exact
+        rotation = np.complex64(np.exp(1j * (2 * np.pi * turn + phase)))
+        return (table * rotation).imag
+
+    def _stereo(self, start: int, n: int) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -86,12 +100,12 @@ class Pad(_Clocked):
         (329.63, 0.25, 0.029),
     )
 
-    def _stereo(self, t: np.ndarray) -> np.ndarray:
-        out = np.zeros((t.size, 2))
+    def _stereo(self, start: int, n: int) -> np.ndarray:
+        out = np.zeros((n, 2), dtype=np.float32)
         for index, (freq, weight, swell_hz) in enumerate(self.PARTIALS):
-            swell = 0.6 + 0.4 * np.sin(2 * np.pi * swell_hz * t + index)
+            swell = 0.6 + 0.4 * self._sine(swell_hz, index, start, n)
             for channel, detune in enumerate((-0.15, 0.15)):
-                out[:, channel] += weight * swell * np.sin(2 * np.pi * (freq + detune) * t + index)
+                out[:, channel] += weight * swell * self._sine(freq + detune, index, start, n)
         return out
 
 
@@ -103,10 +117,10 @@ class Binaural(_Clocked):
         super().__init__(rate_hz, channels)
         self.beat_hz = beat_hz
 
-    def _stereo(self, t: np.ndarray) -> np.ndarray:
-        left = BINAURAL_CARRIER_HZ - self.beat_hz / 2
-        right = BINAURAL_CARRIER_HZ + self.beat_hz / 2
-        return np.stack([np.sin(2 * np.pi * left * t), np.sin(2 * np.pi * right * t)], axis=1)
+    def _stereo(self, start: int, n: int) -> np.ndarray:
+        left = self._sine(BINAURAL_CARRIER_HZ - self.beat_hz / 2, 0.0, start, n)
+        right = self._sine(BINAURAL_CARRIER_HZ + self.beat_hz / 2, 0.0, start, n)
+        return np.stack([left, right], axis=1)
 
 
 class _FilteredNoise(Bed):
@@ -122,11 +136,11 @@ class _FilteredNoise(Bed):
 
     def _warm_up(self) -> None:
         """Run the filters for a second so the first block is already steady noise."""
-        noise = self.rng.standard_normal((self.rate_hz, 2))
+        noise = self.rng.standard_normal((self.rate_hz, 2), dtype=np.float32)
         _, self.state = signal.sosfilt(self.sos, noise, axis=0, zi=self.state)
 
     def _noise(self, n: int) -> np.ndarray:
-        noise = self.rng.standard_normal((n, 2))
+        noise = self.rng.standard_normal((n, 2), dtype=np.float32)
         out, self.state = signal.sosfilt(self.sos, noise, axis=0, zi=self.state)
         return out
 
@@ -158,22 +172,22 @@ def _brown_sos(rate_hz: int) -> np.ndarray:
 
 
 class Ocean(_FilteredNoise):
-    """Waves: a dark swell (brown noise) and a bright wash (band-passed noise) whose mix follows
-    a slow wave envelope, so the sound's colour opens and closes like surf. Envelopes come from
-    absolute time, the noise from one stream: continuous across blocks."""
+    """Waves: brown noise (the swell) plus a band-passed copy of it (the wash) whose share
+    follows a slow wave envelope, so the sound's colour opens and closes like surf. The
+    envelope comes from absolute time and the filters carry state: continuous across blocks."""
 
     def __init__(self, rate_hz: int, channels: int, seed: int) -> None:
-        wash = signal.butter(2, [250.0, 2500.0], btype="band", fs=rate_hz, output="sos")
-        super().__init__(rate_hz, channels, seed, np.concatenate([_brown_sos(rate_hz), wash]))
-        self.dark = _FilteredNoise(rate_hz, 2, seed + 1, _brown_sos(rate_hz))
+        super().__init__(rate_hz, channels, seed, _brown_sos(rate_hz))
+        self.wash_sos = signal.butter(2, [250.0, 2500.0], btype="band", fs=rate_hz, output="sos")
+        self.wash_state = np.zeros((self.wash_sos.shape[0], 2, 2))
 
     def _shape(self, noise: np.ndarray, t: np.ndarray) -> np.ndarray:
         phase = 2 * np.pi * t / 10.0 + 1.2 * np.sin(2 * np.pi * t / 47.0)  # 8-12 s per wave
         wave = ((1 - np.cos(phase)) / 2) ** 2
         crest = 0.35 + 0.65 * wave
-        dark = self.dark._noise(t.size)
-        bright = noise * 3.0  # the band-passed wash is ~10 dB below the swell: even them out
-        return (0.6 + 0.4 * crest)[:, None] * dark + (bright * (wave * crest)[:, None])
+        wash, self.wash_state = signal.sosfilt(self.wash_sos, noise, axis=0, zi=self.wash_state)
+        # the band-passed wash is ~10 dB below the swell before this gain
+        return (0.6 + 0.4 * crest)[:, None] * noise + (3.0 * wave * crest)[:, None] * wash
 
 
 class Looped(Bed):

@@ -8,6 +8,7 @@ these figures and the timeline, then checked on the finished MP3 by ffmpeg's ebu
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -74,6 +75,30 @@ def block_energies(audio: np.ndarray, rate_hz: int) -> np.ndarray:
     return (power[starts + block] - power[starts]) / block
 
 
+def stream_block_energies(chunks: Iterable[np.ndarray], rate_hz: int) -> np.ndarray:
+    """`block_energies` of a long signal given in consecutive (n, channels) chunks: the
+    K-weighting state carries over and only 100 ms sums are kept, so memory stays small."""
+    sos = _k_weighting(rate_hz)
+    step, per_block = round(STEP_S * rate_hz), round(BLOCK_S / STEP_S)
+    state: np.ndarray | None = None
+    carry = np.zeros(0)
+    sums: list[np.ndarray] = []
+    for chunk in chunks:
+        x = chunk.astype(np.float64).reshape(chunk.shape[0], -1)
+        if state is None:
+            state = np.zeros((sos.shape[0], 2, x.shape[1]))
+        weighted, state = signal.sosfilt(sos, x, axis=0, zi=state)
+        power = np.concatenate([carry, np.sum(weighted**2, axis=1)])
+        whole = power.size // step * step
+        sums.append(power[:whole].reshape(-1, step).sum(axis=1))
+        carry = power[whole:]
+    steps = np.concatenate(sums) if sums else np.zeros(0)
+    if steps.size < per_block:
+        return np.zeros(0)
+    window = np.convolve(steps, np.ones(per_block), mode="valid")
+    return window / (step * per_block)
+
+
 def gated_mean(energies: np.ndarray) -> tuple[float, int]:
     """BS.1770-4 two-stage gating: (mean energy of the gated blocks, their number)."""
     floor = 10 ** ((ABSOLUTE_GATE_LUFS + 0.691) / 10)
@@ -89,13 +114,21 @@ def energy_to_lufs(energy: float) -> float:
     return -0.691 + 10 * math.log10(energy) if energy > 0 else SILENT_LUFS
 
 
+@cache
+def _interpolator() -> np.ndarray:
+    """A 49-tap 4x interpolation low-pass (as short as BS.1770-4 Annex 2's 48-tap example)."""
+    return signal.firwin(12 * OVERSAMPLE + 1, 0.9 / OVERSAMPLE, window=("kaiser", 8.0)) * OVERSAMPLE
+
+
 def true_peak_envelope(audio: np.ndarray) -> np.ndarray:
     """Per-frame true peak (linear): the largest |sample| of a 4x oversampled copy around
     each frame, over all channels. `audio` is mono (n,) or (n, channels)."""
     x = audio.astype(np.float64).reshape(audio.shape[0], -1)
     if x.shape[0] == 0:
         return np.zeros(0)
-    up = signal.resample_poly(x, OVERSAMPLE, 1, axis=0)[: x.shape[0] * OVERSAMPLE]
+    up = signal.upfirdn(_interpolator(), x, up=OVERSAMPLE, axis=0)
+    delay = (_interpolator().size - 1) // 2
+    up = up[delay : delay + x.shape[0] * OVERSAMPLE]
     env = np.abs(up).reshape(x.shape[0], OVERSAMPLE, -1).max(axis=(1, 2))
     return np.maximum(env, np.abs(x).max(axis=1))
 
@@ -121,15 +154,22 @@ def combine(parts: list[tuple[Loudness, float]]) -> float:
     return energy_to_lufs(energy / total)
 
 
-def limit(audio: np.ndarray, ceiling: float, rate_hz: int, smooth_s: float = 0.004) -> np.ndarray:
+def limit(
+    audio: np.ndarray,
+    ceiling: float,
+    rate_hz: int,
+    smooth_s: float = 0.004,
+    envelope: np.ndarray | None = None,
+) -> np.ndarray:
     """A look-ahead peak limiter for a short in-memory signal (mono or (n, channels)).
 
     The gain each frame needs (ceiling / true peak) is held at its minimum over the next
     2 * smooth_s and then smoothed by two moving averages of smooth_s: the smooth gain can
     only be at or below what every frame needs, so no true peak passes `ceiling` (linear),
     and it moves over ~2 * smooth_s, so there are no clicks. Returns float32.
+    `envelope` is `true_peak_envelope(audio)` when the caller has it already.
     """
-    env = true_peak_envelope(audio)
+    env = true_peak_envelope(audio) if envelope is None else envelope
     need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
     if need.size == 0 or need.min() >= 1.0:
         return audio.astype(np.float32)
@@ -141,10 +181,14 @@ def limit(audio: np.ndarray, ceiling: float, rate_hz: int, smooth_s: float = 0.0
     span = 2 * width - 1
     # minimum over [n, n + span - 1], then two causal box filters over [n - width + 1, n]
     held = ndimage.minimum_filter1d(need, span, mode="nearest", origin=-(span // 2))
-    box = np.ones(width) / width
-    zi = signal.lfilter_zi(box, [1.0])
-    gain = signal.lfilter(box, [1.0], held, zi=zi * held[0])[0]
-    gain = signal.lfilter(box, [1.0], gain, zi=zi * gain[0])[0]
+    gain = _moving_mean(_moving_mean(held, width), width)
     gain = np.minimum(gain, 1.0)
     shaped = gain if audio.ndim == 1 else gain[:, None]
     return (audio * shaped).astype(np.float32)
+
+
+def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """Causal mean of the last `width` values (the signal extends its first value backwards)."""
+    padded = np.concatenate([np.full(width, x[0]), x])
+    sums = np.cumsum(padded)
+    return (sums[width:] - sums[:-width]) / width

@@ -17,8 +17,10 @@ from ..dsp import db_to_gain
 from ..fit import Timeline
 from ..tuning import (
     BED_BELOW_VOICE_LU,
+    BED_CALIBRATE_ALL_S,
     BED_CALIBRATION_S,
     BED_DUCK_DB,
+    BLOCK_FRAMES,
     CHIME_BELOW_VOICE_LU,
     DUCK_RAMP_S,
     FADE_IN_S,
@@ -30,7 +32,17 @@ from ..tuning import (
 )
 from .backgrounds import BedSpec, make_bed, resolve
 from .cues import cue
-from .loudness import BLOCK_S, STEP_S, block_energies, energy_to_lufs, gated_mean, limit, measure
+from .loudness import (
+    BLOCK_S,
+    STEP_S,
+    block_energies,
+    energy_to_lufs,
+    gated_mean,
+    limit,
+    measure,
+    stream_block_energies,
+    true_peak_envelope,
+)
 from .settings import LoudnessTarget, resolve_loudness
 from .voice import VoiceClip
 
@@ -122,12 +134,17 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     spec = resolve(settings.background)
     bed_gain, bed_energy = 0.0, np.zeros(grid.size)
     if spec.name != "none" or spec.path is not None:
-        # the session's own first minutes (same seed, same frames): exact for short sessions,
-        # a representative sample of the bed for long ones
-        seconds = min(BED_CALIBRATION_S, timeline.total / rate)
-        stretch = make_bed(spec, rate, channels, settings.seed).render(round(seconds * rate))
-        energies = block_energies(stretch, rate)
-        bed_lufs = energy_to_lufs(gated_mean(energies)[0])
+        # the session's own frames (same seed): exact for short sessions, where the bed may
+        # decide the gating; a representative stretch for long ones
+        frames = timeline.total
+        if frames > BED_CALIBRATE_ALL_S * rate:
+            frames = round(BED_CALIBRATION_S * rate)
+        calibration = make_bed(spec, rate, channels, settings.seed)
+        sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
+        energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
+        # its loud moments (90th percentile of 400 ms blocks) set the level, so the crests of
+        # a wave stay bed_level_lu under the voice and out of the programme's gating
+        bed_lufs = energy_to_lufs(float(np.percentile(energies, 90)) if energies.size else 0.0)
         if bed_lufs > -100:
             bed_gain = db_to_gain(target - settings.bed_level_lu - bed_lufs)
             power = grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
@@ -138,6 +155,7 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     ceiling_db = TRUE_PEAK_CEILING_DBTP
     limited: dict[int, np.ndarray] = {}  # id(clip) -> the clip at voice_db, peaks limited
     voice_db = 0.0
+    envelopes: dict[int, np.ndarray] = {}
     # Solve, limit the clips that now peak over the ceiling, and solve again with what the
     # limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
     # through the relative gate, so the gain is refined until it stops moving.
@@ -156,11 +174,16 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
             for e in lines
             if clips[e.ref].loudness.true_peak_db + voice_db > ceiling_db
         }
+        for cid, clip in over.items():
+            if cid not in envelopes:  # true peaks scale with the gain: one envelope per clip
+                envelopes[cid] = true_peak_envelope(clip.samples)
+        gain = db_to_gain(voice_db)
         limited = {
             cid: limit(
-                np.asarray(clip.samples, dtype=np.float64) * db_to_gain(voice_db),
+                np.asarray(clip.samples, dtype=np.float64) * gain,
                 db_to_gain(ceiling_db),
                 rate,
+                envelope=envelopes[cid] * gain,
             )
             for cid, clip in over.items()
         }
@@ -262,6 +285,8 @@ def _duck(frames: np.ndarray, speech: np.ndarray, rate: int) -> np.ndarray:
 
 def _fades(frames: np.ndarray, total: int, rate: int) -> np.ndarray:
     """Equal-power fade in at the start and out at the end."""
+    if frames[0] >= FADE_IN_S * rate and frames[-1] <= total - FADE_OUT_S * rate:
+        return np.ones(frames.size)
     fade_in = np.clip(frames / (FADE_IN_S * rate), 0.0, 1.0)
     fade_out = np.clip((total - frames) / (FADE_OUT_S * rate), 0.0, 1.0)
     return np.sin(0.5 * np.pi * np.minimum(fade_in, fade_out))
