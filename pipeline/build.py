@@ -13,7 +13,7 @@ from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .render import render_blocks
 from .sound.backgrounds import check_layout, resolve
-from .sound.meter import Measured, measure_file
+from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
 from .sound.mix import MixPlan, MixSettings, plan_mix
 from .sound.settings import (
     check_bed_level,
@@ -92,12 +92,15 @@ def build(options: BuildOptions, on_progress: Progress | None = None) -> BuildRe
         "encoder": f"pmr {__version__}",
     }
     plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
-    with Mp3Writer(out, rate_hz=rate_hz, channels=plan.channels, bitrate=bitrate, tags=tags) as mp3:
+    writer = MeteredMp3Writer if options.measure and can_tee(out) else Mp3Writer
+    with writer(out, rate_hz=rate_hz, channels=plan.channels, bitrate=bitrate, tags=tags) as mp3:
         for block in render_blocks(timeline, clips.load, plan=plan):
             mp3.write(block)
             if on_progress:
                 on_progress("rendering", mp3.frames_written, timeline.total)
-    measured = measure_file(out) if options.measure else None
+    measured = getattr(mp3, "measured", None)
+    if options.measure and measured is None:
+        measured = measure_file(out)
     return BuildResult(out, script, timeline, clips, out.stat().st_size, plan, measured)
 
 

@@ -63,6 +63,8 @@ def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
 class Mp3Writer:
     """Context manager around one ffmpeg process; `write` takes (frames, channels) float32."""
 
+    stdout: int = subprocess.DEVNULL  # a subclass may take ffmpeg's stdout (e.g. to meter it)
+
     def __init__(
         self,
         target: Path,
@@ -99,7 +101,7 @@ class Mp3Writer:
             self._proc = subprocess.Popen(
                 self.command(self._tmp),
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=self.stdout,
                 stderr=self._log,
             )
         except OSError as exc:

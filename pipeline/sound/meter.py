@@ -1,18 +1,25 @@
 """An independent check of a finished file: ffmpeg's EBU R128 meter (ebur128 filter).
 
-It decodes the MP3 the listener will get and reports its integrated loudness (LUFS) and true
-peak (dBTP, 4x oversampled), so the figures printed after a build are not the renderer's
-own prediction.
+It decodes MP3 frames and reports integrated loudness (LUFS) and true peak (dBTP, 4x
+oversampled), so the figures printed after a build are not the renderer's own prediction.
+
+`MeteredMp3Writer` meters while it encodes: ffmpeg's tee muxer writes the same MP3 frames to
+the output file and to a pipe, and a second ffmpeg decodes the pipe through ebur128 on the
+other core. The meter reads exactly the frames the file holds (the file alone also gets the
+rewritten Xing/LAME header), and the build needs no second pass over the finished file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
-from ..encode import ffmpeg_exe
+from ..encode import Mp3Writer, ffmpeg_exe
 from ..errors import EncodeError
 
 _SUMMARY = re.compile(
@@ -20,6 +27,8 @@ _SUMMARY = re.compile(
     r"(?P<tp>-?[\d.]+|-inf) dBFS",
     re.S,
 )
+_METER = ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+_TEE_UNSAFE = set("|[]:\\'=;,")  # characters the tee muxer would read as syntax
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,80 @@ class Measured:
 def measure_file(path: Path) -> Measured:
     """Run `ffmpeg -i FILE -af ebur128=peak=true -f null -` and read its summary."""
     result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-i", str(path),
-         "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    found = _SUMMARY.search(result.stderr)
-    if result.returncode != 0 or found is None:
-        tail = " / ".join(result.stderr.strip().splitlines()[-2:])
+        [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-i", str(path), *_METER],
+        capture_output=True,
+        text=True,
+    )
+    return _parse(result.stderr, result.returncode, path)
+
+
+def _parse(log: str, code: int, path: Path) -> Measured:
+    found = _SUMMARY.search(log)
+    if code != 0 or found is None:
+        tail = " / ".join(log.strip().splitlines()[-2:])
         raise EncodeError(f"{path}: ffmpeg could not measure its loudness: {tail or 'no output'}")
     return Measured(float(found["i"]), float(found["tp"]))
+
+
+def can_tee(path: Path) -> bool:
+    return not (set(str(path)) & _TEE_UNSAFE)
+
+
+class MeteredMp3Writer(Mp3Writer):
+    """An Mp3Writer whose encoder also feeds ffmpeg's ebur128 meter; `measured` is set when
+    the block exits cleanly. Use only when `can_tee(target)`."""
+
+    stdout = subprocess.PIPE
+    measured: Measured | None = None
+
+    def command(self, output: Path) -> list[str]:
+        base = super().command(output)
+        # drop the mp3 muxer's output part and route the encoded stream through tee
+        cut = len(base) - 3  # "-f", "mp3", output
+        assert base[cut:] == ["-f", "mp3", str(output)]
+        head = base[:cut]
+        at = head.index("-id3v2_version")  # an mp3 muxer option: goes inside the tee spec
+        del head[at : at + 2]
+        return [*head, "-map", "0:a", "-f", "tee", f"[f=mp3:id3v2_version=3]{output}|[f=mp3]pipe:1"]
+
+    def __enter__(self) -> MeteredMp3Writer:
+        super().__enter__()
+        assert self._proc is not None and self._proc.stdout is not None
+        self._meter_log = tempfile.TemporaryFile(mode="w+")
+        try:
+            self._meter = subprocess.Popen(
+                [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
+                 "-i", "pipe:0", *_METER],
+                stdin=self._proc.stdout, stdout=subprocess.DEVNULL, stderr=self._meter_log,
+            )  # fmt: skip
+        except OSError as exc:
+            self.__exit__(type(exc), exc, None)
+            raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+        finally:
+            self._proc.stdout.close()  # the meter holds the pipe; it sees EOF when ffmpeg ends
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        meter = getattr(self, "_meter", None)
+        try:
+            super().__exit__(exc_type, exc, tb)
+        except BaseException:
+            if meter is not None and meter.poll() is None:
+                meter.kill()
+            raise
+        finally:
+            if meter is not None:
+                if exc_type is not None and meter.poll() is None:
+                    meter.kill()
+                code = meter.wait()
+                self._meter_log.seek(0)
+                log = self._meter_log.read()
+                self._meter_log.close()
+                if exc_type is None and code == 0:
+                    with contextlib.suppress(EncodeError):
+                        self.measured = _parse(log, code, self.target)
