@@ -311,3 +311,38 @@ def test_backgrounds_listing() -> None:
     for name in BACKGROUNDS:
         assert re.search(rf"^{re.escape(name)}\s+\S", result.output, re.M)
     assert "headphones" in result.output and "FILE" in result.output
+
+
+# --- cues ---------------------------------------------------------------------------------
+
+
+def test_tones_and_section_bells_sound_in_the_pauses(
+    dense: Path, tmp_path: Path, cache_dir: Path, decode_mp3
+) -> None:
+    """With no bed, the hold after a tense line is silent unless --tones puts a tone there,
+    and the pause before a section is silent unless --section-chimes rings a bell in it."""
+
+    def session(**cues: bool):
+        result = build(
+            BuildOptions(
+                routine=str(dense), minutes=0.9, out=tmp_path / f"c{len(cues)}.mp3",
+                cache_dir=cache_dir, background="none", measure=False, **cues,
+            )
+        )  # fmt: skip
+        return result, decode_mp3(result.path)
+
+    plain, quiet = session()
+    cued, rung = session(tones=True, section_chimes=True)
+    assert plain.timeline == cued.timeline
+    rate = plain.timeline.rate_hz
+    holds = [e for e in plain.timeline.of_kind("pause") if e.ref == "hold"]
+    for hold in holds:
+        start = hold.start / rate + 0.15
+        assert quiet.rms_db(start, start + 0.6) < -60
+        tone = rung.samples[round(start * rate) : round((start + 0.6) * rate)].mean(axis=1)
+        assert rung.rms_db(start, start + 0.6) > -45
+        assert band_db(tone, 370, 540) > band_db(tone, 1000, 8000) + 10  # the 392-523 Hz glide
+    for chapter in plain.timeline.chapters[1:]:
+        before = chapter.start / rate
+        assert quiet.rms_db(before - 1.8, before - 0.3) < -60
+        assert rung.rms_db(before - 1.8, before - 0.3) > -45
