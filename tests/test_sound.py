@@ -110,7 +110,10 @@ def test_build_reports_the_ebur128_reading(dense: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(dense), "-m", "0.9", "-o", str(out), "-b", "pink"])
     assert result.exit_code == 0, result.output
     lufs, peak = ebur128(out)
-    assert f"{lufs:.1f} LUFS" in result.output and f"{peak:.1f} dBTP" in result.output
+    # the build's meter decodes the same frames from a pipe, without the file's gapless
+    # header, so its figures may differ from the file's in the last rounded digit
+    printed = re.search(r"(-?[\d.]+) LUFS\s+(-?[\d.]+) dBTP", result.output)
+    assert abs(float(printed[1]) - lufs) <= 0.15 and abs(float(printed[2]) - peak) <= 0.15
 
 
 # --- the bed against the voice ----------------------------------------------------------

@@ -2,9 +2,9 @@
 
 A bed is a stateful generator: `render(n)` returns the next n frames as (n, channels) float32
 at an arbitrary but fixed level (the mixer calibrates it by loudness). Tones are computed from
-absolute frame positions; noise comes from one seeded random stream and is coloured by IIR
-filters whose state is carried from block to block, so the output is continuous across block
-edges, identical for a given seed and sequence of block sizes, and no session-long array exists.
+absolute frame positions; noise comes from one seeded random stream and is coloured by
+filters whose convolution tail is carried from block to block, so the output is continuous
+across block edges, identical for a given seed, and no session-long array exists.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 from ..errors import RenderError
+from .filters import OverlapAdd, Section, biquad, kernel
 
 BACKGROUNDS = {
     "pad": "a slowly evolving soft chord (A major, detuned partials, gentle low-pass)",
@@ -124,25 +125,22 @@ class Binaural(_Clocked):
 
 
 class _FilteredNoise(Bed):
-    """Seeded white noise through IIR sections whose state carries over between blocks."""
+    """Seeded white noise through an FIR colouring filter applied by overlap-add, whose tail
+    carries over between blocks (see filters.py): continuous at every block edge."""
 
-    def __init__(self, rate_hz: int, channels: int, seed: int, sos: np.ndarray) -> None:
+    def __init__(self, rate_hz: int, channels: int, seed: int, colour: np.ndarray) -> None:
         self.rate_hz, self.channels = rate_hz, channels
         self.rng = np.random.default_rng(seed)
-        self.sos = sos
-        self.state = np.zeros((sos.shape[0], 2, 2))  # (sections, 2, stereo)
+        self.filter = OverlapAdd([colour], 2)
         self.position = 0
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Run the filters for a second so the first block is already steady noise."""
-        noise = self.rng.standard_normal((self.rate_hz, 2), dtype=np.float32)
-        _, self.state = signal.sosfilt(self.sos, noise, axis=0, zi=self.state)
+        """Run the filter for a second so the first block is already steady noise."""
+        self._noise(self.rate_hz)
 
     def _noise(self, n: int) -> np.ndarray:
-        noise = self.rng.standard_normal((n, 2), dtype=np.float32)
-        out, self.state = signal.sosfilt(self.sos, noise, axis=0, zi=self.state)
-        return out
+        return self.filter(self.rng.standard_normal((n, 2), dtype=np.float32))[0]
 
     def render(self, n: int) -> np.ndarray:
         t = np.arange(self.position, self.position + n, dtype=np.int64) / self.rate_hz
@@ -153,41 +151,61 @@ class _FilteredNoise(Bed):
         return noise
 
 
-def _pink_sos(rate_hz: int) -> np.ndarray:
+@cache
+def _pink(rate_hz: int) -> np.ndarray:
     """-3 dB/octave (Paul Kellet's 3-pole fit) plus a gentle 2nd-order low-pass at 6 kHz."""
-    pink = signal.tf2sos(
-        [0.049922035, -0.095993537, 0.050612699, -0.004408786],
-        [1.0, -2.494956002, 2.017265875, -0.522189400],
+    pink = (
+        (0.049922035, -0.095993537, 0.050612699, -0.004408786),
+        (1.0, -2.494956002, 2.017265875, -0.522189400),
     )
-    soft = signal.butter(2, 6000.0, btype="low", fs=rate_hz, output="sos")
-    return np.concatenate([pink, soft])
+    soft = biquad("lowpass", 6000.0, 1 / math.sqrt(2), rate_hz)
+    return kernel((pink, soft), round(0.2 * rate_hz))
 
 
-def _brown_sos(rate_hz: int) -> np.ndarray:
-    """-6 dB/octave: a leaky integrator (corner ~10 Hz) after a 25 Hz high-pass (no rumble)."""
+def _brown_sections(rate_hz: int) -> tuple[Section, ...]:
+    """-6 dB/octave: a leaky integrator (corner 10 Hz) after a 25 Hz high-pass (no rumble)."""
     leak = math.exp(-2 * math.pi * 10.0 / rate_hz)
-    integrator = signal.tf2sos([1.0 - leak], [1.0, -leak])
-    high = signal.butter(2, 25.0, btype="high", fs=rate_hz, output="sos")
-    return np.concatenate([high, integrator])
+    high = biquad("highpass", 25.0, 1 / math.sqrt(2), rate_hz)
+    return (high, ((1.0 - leak,), (1.0, -leak)))
+
+
+@cache
+def _brown(rate_hz: int) -> np.ndarray:
+    return kernel(_brown_sections(rate_hz), round(0.25 * rate_hz))
+
+
+@cache
+def _wash(rate_hz: int) -> np.ndarray:
+    """Brown noise band-passed to 250-2500 Hz: the hiss of a breaking wave."""
+    band = (
+        biquad("highpass", 250.0, 1 / math.sqrt(2), rate_hz),
+        biquad("lowpass", 2500.0, 1 / math.sqrt(2), rate_hz),
+    )
+    return kernel((*_brown_sections(rate_hz), *band), round(0.25 * rate_hz))
 
 
 class Ocean(_FilteredNoise):
-    """Waves: brown noise (the swell) plus a band-passed copy of it (the wash) whose share
-    follows a slow wave envelope, so the sound's colour opens and closes like surf. The
-    envelope comes from absolute time and the filters carry state: continuous across blocks."""
+    """Waves: brown noise (the swell) plus a band-passed copy of the same noise (the wash)
+    whose share follows a slow wave envelope, so the sound's colour opens and closes like
+    surf. The envelope comes from absolute time; both filters carry their tails."""
 
     def __init__(self, rate_hz: int, channels: int, seed: int) -> None:
-        super().__init__(rate_hz, channels, seed, _brown_sos(rate_hz))
-        self.wash_sos = signal.butter(2, [250.0, 2500.0], btype="band", fs=rate_hz, output="sos")
-        self.wash_state = np.zeros((self.wash_sos.shape[0], 2, 2))
+        self.rate_hz, self.channels = rate_hz, channels
+        self.rng = np.random.default_rng(seed)
+        self.filter = OverlapAdd([_brown(rate_hz), _wash(rate_hz)], 2)
+        self.position = 0
+        self._warm_up()
+
+    def _noise(self, n: int) -> np.ndarray:
+        swell, self._washed = self.filter(self.rng.standard_normal((n, 2), dtype=np.float32))
+        return swell
 
     def _shape(self, noise: np.ndarray, t: np.ndarray) -> np.ndarray:
         phase = 2 * np.pi * t / 10.0 + 1.2 * np.sin(2 * np.pi * t / 47.0)  # 8-12 s per wave
         wave = ((1 - np.cos(phase)) / 2) ** 2
         crest = 0.35 + 0.65 * wave
-        wash, self.wash_state = signal.sosfilt(self.wash_sos, noise, axis=0, zi=self.wash_state)
         # the band-passed wash is ~10 dB below the swell before this gain
-        return (0.6 + 0.4 * crest)[:, None] * noise + (3.0 * wave * crest)[:, None] * wash
+        return (0.6 + 0.4 * crest)[:, None] * noise + (3.0 * wave * crest)[:, None] * self._washed
 
 
 class Looped(Bed):
@@ -247,9 +265,9 @@ def make_bed(spec: BedSpec, rate_hz: int, channels: int, seed: int = 0) -> Bed:
         case "pad":
             return Pad(rate_hz, channels)
         case "pink":
-            return _FilteredNoise(rate_hz, channels, seed, _pink_sos(rate_hz))
+            return _FilteredNoise(rate_hz, channels, seed, _pink(rate_hz))
         case "brown":
-            return _FilteredNoise(rate_hz, channels, seed, _brown_sos(rate_hz))
+            return _FilteredNoise(rate_hz, channels, seed, _brown(rate_hz))
         case "ocean":
             return Ocean(rate_hz, channels, seed)
     raise RenderError(f"unknown background {spec.name!r}; valid: {', '.join(BACKGROUNDS)}")

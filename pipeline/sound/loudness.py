@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy import ndimage, signal
+
+from .filters import OverlapAdd, biquad, convolve, kernel, upsample, window_min
 
 ABSOLUTE_GATE_LUFS = -70.0  # BS.1770-4, 2.8
 RELATIVE_GATE_LU = -10.0
@@ -35,30 +36,16 @@ class Loudness:
 
 @cache
 def _k_weighting(rate_hz: int) -> np.ndarray:
-    """The two BS.1770 K-weighting biquads (high shelf + RLB high-pass) for any rate, as SOS.
+    """The BS.1770 K-weighting (high shelf + RLB high-pass) as an FIR kernel for any rate.
 
-    Designed from their analog prototypes (shelf +4 dB at 1.5 kHz, Q 0.707; high-pass 38 Hz,
-    Q 0.5) the way pyloudnorm does; within 0.05 dB of the standard's 48 kHz coefficients.
-    """
-    w0 = 2 * math.pi * 1500.0 / rate_hz
-    a = 10 ** (4.0 / 40)
-    alpha = math.sin(w0) / (2 * (1 / math.sqrt(2)))
-    cos, root = math.cos(w0), 2 * math.sqrt(a) * alpha
-    shelf = [
-        a * ((a + 1) + (a - 1) * cos + root),
-        -2 * a * ((a - 1) + (a + 1) * cos),
-        a * ((a + 1) + (a - 1) * cos - root),
-        (a + 1) - (a - 1) * cos + root,
-        2 * ((a - 1) - (a + 1) * cos),
-        (a + 1) - (a - 1) * cos - root,
-    ]
-    w0 = 2 * math.pi * 38.0 / rate_hz
-    alpha, cos = math.sin(w0) / (2 * 0.5), math.cos(w0)
-    high = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2, 1 + alpha, -2 * cos, 1 - alpha]
-    sos = np.array([shelf, high], dtype=np.float64)
-    sos[:, :3] /= sos[:, 3:4]
-    sos[:, 3:] /= sos[:, 3:4]
-    return sos
+    The biquads are designed from their analog prototypes (shelf +4 dB at 1.5 kHz, Q 0.707;
+    high-pass 38 Hz, Q 0.5) the way pyloudnorm does, within 0.05 dB of the standard's 48 kHz
+    coefficients; the kernel is their impulse response (decayed by 100 ms)."""
+    sections = (
+        biquad("highshelf", 1500.0, 1 / math.sqrt(2), rate_hz, gain_db=4.0),
+        biquad("highpass", 38.0, 0.5, rate_hz),
+    )
+    return kernel(sections, round(0.1 * rate_hz))
 
 
 def block_energies(audio: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -66,7 +53,7 @@ def block_energies(audio: np.ndarray, rate_hz: int) -> np.ndarray:
 
     `audio` is mono (n,) or (n, channels) with channel weights 1 (L, R, C)."""
     x = audio.astype(np.float64).reshape(audio.shape[0], -1)
-    weighted = signal.sosfilt(_k_weighting(rate_hz), x, axis=0)
+    weighted = convolve(x, _k_weighting(rate_hz))
     block, step = round(BLOCK_S * rate_hz), round(STEP_S * rate_hz)
     if weighted.shape[0] < block:
         return np.zeros(0)
@@ -78,17 +65,15 @@ def block_energies(audio: np.ndarray, rate_hz: int) -> np.ndarray:
 def stream_block_energies(chunks: Iterable[np.ndarray], rate_hz: int) -> np.ndarray:
     """`block_energies` of a long signal given in consecutive (n, channels) chunks: the
     K-weighting state carries over and only 100 ms sums are kept, so memory stays small."""
-    sos = _k_weighting(rate_hz)
     step, per_block = round(STEP_S * rate_hz), round(BLOCK_S / STEP_S)
-    state: np.ndarray | None = None
+    weighting: OverlapAdd | None = None
     carry = np.zeros(0)
     sums: list[np.ndarray] = []
     for chunk in chunks:
         x = chunk.astype(np.float64).reshape(chunk.shape[0], -1)
-        if state is None:
-            state = np.zeros((sos.shape[0], 2, x.shape[1]))
-        weighted, state = signal.sosfilt(sos, x, axis=0, zi=state)
-        power = np.concatenate([carry, np.sum(weighted**2, axis=1)])
+        if weighting is None:
+            weighting = OverlapAdd([_k_weighting(rate_hz)], x.shape[1])
+        power = np.concatenate([carry, np.sum(weighting(x)[0] ** 2, axis=1)])
         whole = power.size // step * step
         sums.append(power[:whole].reshape(-1, step).sum(axis=1))
         carry = power[whole:]
@@ -114,21 +99,13 @@ def energy_to_lufs(energy: float) -> float:
     return -0.691 + 10 * math.log10(energy) if energy > 0 else SILENT_LUFS
 
 
-@cache
-def _interpolator() -> np.ndarray:
-    """A 49-tap 4x interpolation low-pass (as short as BS.1770-4 Annex 2's 48-tap example)."""
-    return signal.firwin(12 * OVERSAMPLE + 1, 0.9 / OVERSAMPLE, window=("kaiser", 8.0)) * OVERSAMPLE
-
-
 def true_peak_envelope(audio: np.ndarray) -> np.ndarray:
     """Per-frame true peak (linear): the largest |sample| of a 4x oversampled copy around
     each frame, over all channels. `audio` is mono (n,) or (n, channels)."""
     x = audio.astype(np.float64).reshape(audio.shape[0], -1)
     if x.shape[0] == 0:
         return np.zeros(0)
-    up = signal.upfirdn(_interpolator(), x, up=OVERSAMPLE, axis=0)
-    delay = (_interpolator().size - 1) // 2
-    up = up[delay : delay + x.shape[0] * OVERSAMPLE]
+    up = upsample(x, OVERSAMPLE)
     env = np.abs(up).reshape(x.shape[0], OVERSAMPLE, -1).max(axis=(1, 2))
     return np.maximum(env, np.abs(x).max(axis=1))
 
@@ -176,11 +153,11 @@ def limit(
     # the gain is flat for 1 ms either side of a peak, so the interpolated waveform between
     # samples (what a true-peak meter sees) is scaled as much as the samples around it
     guard = max(1, round(0.001 * rate_hz))
-    need = ndimage.minimum_filter1d(need, 2 * guard + 1, mode="nearest")
+    need = window_min(np.concatenate([np.full(guard, need[0]), need]), 2 * guard + 1)[: need.size]
     width = max(1, round(smooth_s * rate_hz))
     span = 2 * width - 1
     # minimum over [n, n + span - 1], then two causal box filters over [n - width + 1, n]
-    held = ndimage.minimum_filter1d(need, span, mode="nearest", origin=-(span // 2))
+    held = window_min(need, span)
     gain = _moving_mean(_moving_mean(held, width), width)
     gain = np.minimum(gain, 1.0)
     shaped = gain if audio.ndim == 1 else gain[:, None]

@@ -20,7 +20,7 @@ import numpy as np
 from ..dsp import db_to_gain
 from .loudness import Loudness, block_energies, gated_mean, limit, measure
 
-CONDITION_VERSION = 3  # bump when conditioning changes what a sidecar holds
+CONDITION_VERSION = 4  # bump when conditioning changes what a sidecar holds
 VOICE_REF_LUFS = -23.0  # every line is brought to this loudness (mono) before the mix gain
 VOICE_MAX_PLR_DB = 14.5  # and its true peak held this far above it (speech peaks run ~20 dB)
 
