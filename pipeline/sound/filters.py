@@ -59,11 +59,26 @@ def kernel(sections: tuple[Section, ...], length: int) -> np.ndarray:
     return h
 
 
+@cache
+def fast_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: an FFT length pocketfft handles fast."""
+    best = 1 << (n - 1).bit_length()
+    five = 1
+    while five < best:
+        three = five
+        while three < best:
+            size = three << max(0, (-(-n // three) - 1).bit_length())
+            best = min(best, size)
+            three *= 3
+        five *= 5
+    return best
+
+
 def convolve(audio: np.ndarray, h: np.ndarray) -> np.ndarray:
     """`audio` (n,) or (n, channels) filtered by FIR `h`, same length (float64)."""
     x = np.asarray(audio, dtype=np.float64)
     n = x.shape[0]
-    size = 1 << (n + h.size - 1).bit_length()
+    size = fast_size(n + h.size - 1)
     spectrum = np.fft.rfft(h, size)
     shaped = spectrum if x.ndim == 1 else spectrum[:, None]
     return np.fft.irfft(np.fft.rfft(x, size, axis=0) * shaped, size, axis=0)[:n]
@@ -81,7 +96,7 @@ class OverlapAdd:
 
     def __call__(self, block: np.ndarray) -> list[np.ndarray]:
         n = block.shape[0]
-        size = 1 << (n + self.length - 1).bit_length()
+        size = fast_size(n + self.length - 1)
         spectra = self._spectra.get(size)
         if spectra is None:
             spectra = self._spectra[size] = [np.fft.rfft(h, size)[:, None] for h in self.kernels]

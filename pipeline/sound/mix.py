@@ -153,42 +153,42 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     # voice: bisection on the gain that makes the gated whole land on the target
     fixed = bed_energy + cue_energy
     ceiling_db = TRUE_PEAK_CEILING_DBTP
-    limited: dict[int, np.ndarray] = {}  # id(clip) -> the clip at voice_db, peaks limited
     voice_db = 0.0
+    unit: dict[int, np.ndarray] = {}  # id(clip) -> block energies of its limited version
     envelopes: dict[int, np.ndarray] = {}
+
+    def limited_clip(clip: VoiceClip, gain_db: float) -> np.ndarray:
+        cid = id(clip)
+        if cid not in envelopes:  # true peaks scale with the gain: one envelope per clip
+            envelopes[cid] = true_peak_envelope(clip.samples).astype(np.float32)
+        gain = db_to_gain(gain_db)
+        loud = np.asarray(clip.samples, dtype=np.float64) * gain
+        return limit(loud, db_to_gain(ceiling_db), rate, envelope=envelopes[cid] * gain)
+
+    def over(gain_db: float) -> dict[int, VoiceClip]:
+        return {
+            id(clips[e.ref]): clips[e.ref]
+            for e in lines
+            if clips[e.ref].loudness.true_peak_db + gain_db > ceiling_db
+        }
+
     # Solve, limit the clips that now peak over the ceiling, and solve again with what the
     # limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
     # through the relative gate, so the gain is refined until it stops moving.
     for _ in range(LIMITER_PASSES):
-        unit = {
-            cid: block_energies(audio, rate) * 10 ** (-voice_db / 10)
-            for cid, audio in limited.items()
-        }
         voice_energy = np.zeros(grid.size)
         for e in lines:
             clip = clips[e.ref]
             grid.add(voice_energy, e.start, unit.get(id(clip), clip.energies) * duplicate)
         previous, voice_db = voice_db, _solve(voice_energy, fixed, target) if lines else 0.0
-        over = {
-            id(clips[e.ref]): clips[e.ref]
-            for e in lines
-            if clips[e.ref].loudness.true_peak_db + voice_db > ceiling_db
+        loud = over(voice_db)
+        unit = {
+            cid: block_energies(limited_clip(clip, voice_db), rate) * 10 ** (-voice_db / 10)
+            for cid, clip in loud.items()
         }
-        for cid, clip in over.items():
-            if cid not in envelopes:  # true peaks scale with the gain: one envelope per clip
-                envelopes[cid] = true_peak_envelope(clip.samples)
-        gain = db_to_gain(voice_db)
-        limited = {
-            cid: limit(
-                np.asarray(clip.samples, dtype=np.float64) * gain,
-                db_to_gain(ceiling_db),
-                rate,
-                envelope=envelopes[cid] * gain,
-            )
-            for cid, clip in over.items()
-        }
-        if not over or abs(voice_db - previous) < 0.05:
+        if not loud or abs(voice_db - previous) < 0.05:
             break
+    limited = {cid: limited_clip(clip, voice_db) for cid, clip in over(voice_db).items()}
     predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
 
     for e in lines:

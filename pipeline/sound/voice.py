@@ -20,9 +20,10 @@ import numpy as np
 from ..dsp import db_to_gain
 from .loudness import Loudness, block_energies, gated_mean, limit, measure
 
-CONDITION_VERSION = 4  # bump when conditioning changes what a sidecar holds
+CONDITION_VERSION = 5  # bump when conditioning changes what a sidecar holds
 VOICE_REF_LUFS = -23.0  # every line is brought to this loudness (mono) before the mix gain
-VOICE_MAX_PLR_DB = 14.5  # and its true peak held this far above it (speech peaks run ~20 dB)
+VOICE_MAX_PLR_DB = 13.5  # and its true peak held this far above it (raw speech peaks ~20 dB)
+VOICE_LIMIT_SMOOTH_S = 0.008  # slow enough gain moves that several dB of limiting stay clean
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def condition(clip: np.ndarray, rate_hz: int) -> np.ndarray:
         return np.asarray(clip, dtype=np.float32)
     lufs = -0.691 + 10 * np.log10(energy)
     level = np.asarray(clip, dtype=np.float64) * db_to_gain(VOICE_REF_LUFS - lufs)
-    return limit(level, db_to_gain(VOICE_REF_LUFS + VOICE_MAX_PLR_DB), rate_hz)
+    ceiling = db_to_gain(VOICE_REF_LUFS + VOICE_MAX_PLR_DB)
+    return limit(level, ceiling, rate_hz, smooth_s=VOICE_LIMIT_SMOOTH_S)
 
 
 def sidecars(clip_path: Path) -> tuple[Path, Path]:
