@@ -29,6 +29,7 @@ LOUDNESS_PRESETS = {"podcast": (-16.0, 2), "mono": (-19.0, 1), "sleep": (-23.0, 
 MIN_TARGET_LUFS, MAX_TARGET_LUFS = -36.0, -10.0
 TRUE_PEAK_CEILING_DBTP = -2.0  # limiter ceiling: 1 dB under the -1 dBTP spec for MP3 overshoot
 BED_BELOW_VOICE_LU = 18.0  # default --bed-level
+BED_CREST_LU = 2.0  # a bed's loud moments may come this much closer to the voice, no more
 MIN_BED_LEVEL_LU, MAX_BED_LEVEL_LU = 6.0, 40.0
 CHIME_BELOW_VOICE_LU = 6.0
 SECTION_CHIME_BELOW_VOICE_LU = 10.0

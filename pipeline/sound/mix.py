@@ -19,6 +19,7 @@ from ..tuning import (
     BED_BELOW_VOICE_LU,
     BED_CALIBRATE_ALL_S,
     BED_CALIBRATION_S,
+    BED_CREST_LU,
     BED_DUCK_DB,
     BLOCK_FRAMES,
     CHIME_BELOW_VOICE_LU,
@@ -143,8 +144,12 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
         sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
         energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
         # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
-        # bed_level_lu under the target; crests that pass the gate are in the prediction
+        # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
+        # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
         bed_lufs = energy_to_lufs(gated_mean(energies)[0])
+        if energies.size:
+            crest = energy_to_lufs(float(np.percentile(energies, 90))) - BED_CREST_LU
+            bed_lufs = max(bed_lufs, crest)
         if bed_lufs > -100:
             bed_gain = db_to_gain(target - settings.bed_level_lu - bed_lufs)
             power = grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
