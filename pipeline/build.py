@@ -1,4 +1,4 @@
-"""The whole flow in one screen: expand -> narrate -> fit -> render -> encode."""
+"""The whole flow in one screen: expand -> narrate -> fit -> render -> encode -> publish."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
+from .sound.backgrounds import check_layout, resolve
+from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
+from .sound.mix import MixPlan, MixSettings, plan_mix
+from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
+from .sound.voice import load_voice_clips
 from .template import Script, load_script, resolve_routine
-from .tuning import MP3_BITRATE, SAMPLE_RATE_HZ
+from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
 MAX_MINUTES = 600.0
@@ -27,15 +32,22 @@ class BuildOptions:
     voice: str = "piper-joe"
     out: Path | None = None  # default: output/<routine>-<minutes>min-<voice>.mp3
     cache_dir: Path | None = None
-    background: str = "pad"
+    background: str = "pad"  # a built-in name or an audio file
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
     offline: bool = False  # never touch the network: online voices use their fallback
     strict: bool = False  # a fallback is an error (exit 2) naming the engine and the cause
     fill_missing: bool = False  # recorded packs: the fallback voice speaks unrecorded lines
+    bed_level_lu: float = BED_BELOW_VOICE_LU  # the background sits this far under the voice
+    loudness: str = "podcast"  # a preset (podcast, mono, sleep) or a number of LUFS
+    mono: bool = False
+    chimes: bool = True
+    section_chimes: bool = False
+    tones: bool = False
+    seed: int = 0
+    measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
-    measure_loudness: bool = False  # LUFS + true peak in the manifest: one more decode pass
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class BuildResult:
     timeline: Timeline
     clips: Clips
     size_bytes: int
+    plan: MixPlan | None = None
+    measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
 
 
 def default_output(options: BuildOptions, script: Script) -> Path:
@@ -56,21 +70,26 @@ def build(
     on_progress: Progress | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> BuildResult:
+    # Every option is checked before any narration or audio work is done.
     check_minutes(options.minutes)
+    settings = mix_settings(options)
+    bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
     out = options.out or default_output(options, script)
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(out, inputs=(resolve_routine(options.routine),))
+    routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
+    check_output_path(out, inputs=tuple(p for p in (routine_file, bed_file) if p))
     if options.episode is not None and options.episode.cover is not None:
-        check_cover(options.episode.cover)  # before any narration work
+        check_cover(options.episode.cover)
+
     cache = ClipCache(options.cache_dir or default_cache_dir())
     clips = narrate(
         script,
         voice,
         cache,
-        options.rate_hz,
+        rate_hz,
         on_progress,
         offline=options.offline,
         strict=options.strict,
@@ -80,44 +99,63 @@ def build(
     timeline = fit(
         script,
         clips.frames,
-        options.rate_hz,
+        rate_hz,
         options.minutes * 60,
         label=f"{script.name} with {voice.name}",
     )
+    plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
     episode, now = options.episode or EpisodeInfo(), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
-    tags = {"encoder": f"pmr {__version__}"}
+    writer = MeteredMp3Writer if options.measure and can_tee(out) else Mp3Writer
     with output_lock(out):  # the MP3 and its sidecars, together
         with (
             prepare(script, timeline, episode, speakers, now) as pub,
-            Mp3Writer(
+            writer(
                 out,
-                rate_hz=options.rate_hz,
-                bitrate=options.bitrate,
-                tags=tags,
+                rate_hz=rate_hz,
+                channels=plan.channels,
+                bitrate=bitrate,
+                tags={"encoder": f"pmr {__version__}"},
                 metadata=pub.metadata,
                 cover=pub.cover,
                 finish=pub.finish,
             ) as mp3,
         ):
-            for block in render_blocks(timeline, clips.load, options.background):
+            for block in render_blocks(timeline, clips.load, plan=plan):
                 mp3.write(block)
                 if on_progress:
                     on_progress("rendering", mp3.frames_written, timeline.total)
+        measured = getattr(mp3, "measured", None)
+        if options.measure and measured is None:
+            measured = measure_file(out)
         if options.sidecars:
             inputs = {
-                "routine": file_input(resolve_routine(options.routine)),
+                "routine": file_input(routine_file),
                 "voice": {"name": voice.name, **file_input(voice.source)},
                 "minutes": options.minutes,
-                "background": options.background,
-                "bitrate": options.bitrate,
+                "background": file_input(bed_file) if bed_file else options.background,
+                "loudness": options.loudness,
+                "bitrate": bitrate,
                 "offline": options.offline,
                 "cover": "generated" if episode.cover is None else file_input(episode.cover),
             }
-            write_sidecars(
-                out, script, timeline, episode, inputs, clips, now, options.measure_loudness
-            )
-    return BuildResult(out, script, timeline, clips, out.stat().st_size)
+            write_sidecars(out, script, timeline, episode, inputs, clips, now, measured)
+    return BuildResult(out, script, timeline, clips, out.stat().st_size, plan, measured)
+
+
+def mix_settings(options: BuildOptions) -> MixSettings:
+    """The sound options, checked before any work is done."""
+    target = resolve_loudness(options.loudness, options.mono)
+    check_layout(resolve(options.background), target.channels)
+    return MixSettings(
+        background=options.background,
+        bed_level_lu=check_bed_level(options.bed_level_lu),
+        target=target,
+        chimes=options.chimes,
+        section_chimes=options.section_chimes,
+        tones=options.tones,
+        seed=options.seed,
+    )
 
 
 def check_minutes(minutes: float) -> None:

@@ -20,7 +20,13 @@ from .errors import PmrError
 from .narration import ClipCache, default_cache_dir, load_voice
 from .publish import DEFAULT_SERIES, EpisodeInfo
 from .render import BACKGROUNDS
+from .sound.backgrounds import FILE_DESCRIPTION, check_layout, resolve
+from .sound.meter import Measured
+from .sound.mix import MixSettings
+from .sound.preview import default_preview_path, preview
+from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .template import builtin_routines, load_script
+from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 app = typer.Typer(
     help="Build guided progressive muscle relaxation (PMR) sessions as MP3 files.\n\n"
@@ -74,6 +80,36 @@ def main(
     """Build guided progressive muscle relaxation (PMR) sessions as MP3 files."""
 
 
+BackgroundOption = Annotated[
+    str,
+    typer.Option(
+        "--background",
+        "-b",
+        help=f"NAME or FILE: one of {', '.join(BACKGROUNDS)} (see `pmr backgrounds`), "
+        "or an audio file to loop.",
+    ),
+]
+BedLevelOption = Annotated[
+    float, typer.Option("--bed-level", help="How many LU the background sits below the voice.")
+]
+LoudnessOption = Annotated[
+    str,
+    typer.Option(
+        "--loudness",
+        "-l",
+        help="PRESET or LUFS: podcast (-16, stereo), mono (-19), sleep (-23), or a number.",
+    ),
+]
+MonoOption = Annotated[
+    bool, typer.Option("--mono", help="One channel (the mono preset, -19 LUFS).")
+]
+BitrateOption = Annotated[str, typer.Option("--bitrate", help="MP3 constant bitrate, e.g. 96k.")]
+SampleRateOption = Annotated[int, typer.Option("--sample-rate", help="Hz, e.g. 48000.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Noise seed: same seed, same audio.")]
+MeasureOption = Annotated[
+    bool,
+    typer.Option("--measure/--no-measure", help="Meter the MP3 with ffmpeg ebur128 afterwards."),
+]
 CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", envvar="PMR_CACHE_DIR", help="Narration cache folder."),
@@ -91,9 +127,23 @@ def build_command(
         Path | None,
         typer.Option("--out", "-o", help="Output MP3 [default: output/ROUTINE-Nmin-VOICE.mp3]."),
     ] = None,
-    background: Annotated[
-        str, typer.Option("--background", "-b", help=f"One of: {', '.join(BACKGROUNDS)}.")
-    ] = "pad",
+    background: BackgroundOption = "pad",
+    bed_level: BedLevelOption = BED_BELOW_VOICE_LU,
+    chimes: Annotated[
+        bool, typer.Option("--chimes/--no-chimes", help="Bells at the cues the routine places.")
+    ] = True,
+    section_chimes: Annotated[
+        bool, typer.Option("--section-chimes", help="A small bell before each new section.")
+    ] = False,
+    tones: Annotated[
+        bool, typer.Option("--tones", help="Soft tones after each tense and release line.")
+    ] = False,
+    loudness: LoudnessOption = "podcast",
+    mono: MonoOption = False,
+    bitrate: BitrateOption = MP3_BITRATE,
+    sample_rate: SampleRateOption = SAMPLE_RATE_HZ,
+    seed: SeedOption = 0,
+    measure: MeasureOption = True,
     cache_dir: CacheDir = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Never use the network; online voices fall back.")
@@ -125,6 +175,8 @@ def build_command(
       pmr build full -m 20 --out ~/Music/pmr-20.mp3
 
       pmr build my-routine.toml --minutes 15 --background none
+
+      pmr build full -m 30 --background ocean --loudness sleep --no-chimes
     """
     options = BuildOptions(
         routine=routine,
@@ -137,12 +189,85 @@ def build_command(
         strict=strict,
         fill_missing=fill_missing,
         episode=EpisodeInfo(series=series, cover=cover),
+        bitrate=bitrate,
+        rate_hz=sample_rate,
+        bed_level_lu=bed_level,
+        loudness=loudness,
+        mono=mono,
+        chimes=chimes,
+        section_chimes=section_chimes,
+        tones=tones,
+        seed=seed,
+        measure=measure,
     )
     with user_errors(), _progress() as on_progress:
         result = build(options, on_progress, _notice)
     seconds = result.timeline.seconds
     size_mb = result.size_bytes / 1e6
-    typer.echo(f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}  {size_mb:.1f} MB")
+    typer.echo(
+        f"{result.path}  {int(seconds // 60)}:{seconds % 60:04.1f}  {size_mb:.1f} MB"
+        + _loudness_note(result.measured)
+    )
+
+
+@app.command("backgrounds")
+def backgrounds_command() -> None:
+    """List the background beds, one line each."""
+    for name, description in BACKGROUNDS.items():
+        typer.echo(f"{name:<16} {description}")
+    typer.echo(f"{'FILE':<16} {FILE_DESCRIPTION}")
+
+
+@app.command("preview-background")
+def preview_background_command(
+    background: Annotated[
+        str, typer.Argument(help="A name from `pmr backgrounds` or an audio file.")
+    ],
+    seconds: Annotated[float, typer.Option("--seconds", "-s", help="Length.")] = 20.0,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output MP3 [default: output/preview-NAME.mp3]."),
+    ] = None,
+    bed_level: BedLevelOption = BED_BELOW_VOICE_LU,
+    loudness: LoudnessOption = "podcast",
+    mono: MonoOption = False,
+    bitrate: BitrateOption = MP3_BITRATE,
+    sample_rate: SampleRateOption = SAMPLE_RATE_HZ,
+    seed: SeedOption = 0,
+    measure: MeasureOption = True,
+) -> None:
+    """Render a background alone, at the level it has in a session's pauses.
+
+    Example: pmr preview-background ocean --seconds 20
+    """
+    with user_errors():
+        target = resolve_loudness(loudness, mono)
+        check_layout(resolve(background), target.channels)
+        settings = MixSettings(
+            background=background,
+            bed_level_lu=check_bed_level(bed_level),
+            target=target,
+            seed=seed,
+        )
+        path = out or default_preview_path(background)
+        if out is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        result = preview(
+            settings,
+            seconds,
+            path,
+            check_sample_rate(sample_rate),
+            check_bitrate(bitrate),
+            measure,
+        )
+    typer.echo(f"{result.path}  {result.seconds:.1f} s" + _loudness_note(result.measured))
+
+
+def _loudness_note(measured: Measured | None) -> str:
+    """'  -16.0 LUFS  -1.9 dBTP': ffmpeg ebur128's reading of the finished file."""
+    if measured is None:
+        return ""
+    return f"  {measured.lufs:.1f} LUFS  {measured.true_peak_db:.1f} dBTP"
 
 
 @app.command("routines")

@@ -74,6 +74,8 @@ class Mp3Writer:
     before it is renamed into place (a failure there leaves nothing at the target).
     """
 
+    stdout: int = subprocess.DEVNULL  # a subclass may take ffmpeg's stdout (e.g. to meter it)
+
     def __init__(
         self,
         target: Path,
@@ -94,8 +96,21 @@ class Mp3Writer:
         self._tmp: Path | None = None
         self._log = None
 
-    def command(self, output: Path) -> list[str]:
-        tags = [arg for k, v in self.tags.items() for arg in ("-metadata", f"{k}={v}")]
+    def command(self, output: Path, publishing: bool = True) -> list[str]:
+        return [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
+            *(self.publishing_args() if publishing else ["-map", "0:a"]),
+            "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
+            "-id3v2_version", "3", *self.tag_args(), "-f", "mp3", str(output),
+        ]  # fmt: skip
+
+    def tag_args(self) -> list[str]:
+        return [arg for k, v in self.tags.items() for arg in ("-metadata", f"{k}={v}")]
+
+    def publishing_args(self) -> list[str]:
+        """Inputs after the audio (input 0) and the maps that put chapters, tags and the cover
+        into the MP3."""
         extra_inputs, maps = [], ["-map", "0:a"]
         if self.metadata is not None:
             extra_inputs += ["-f", "ffmetadata", "-i", str(self.metadata)]
@@ -107,13 +122,10 @@ class Mp3Writer:
                 "-disposition:v", "attached_pic",
                 "-metadata:s:v", "title=Cover", "-metadata:s:v", "comment=Cover (front)",
             ]  # fmt: skip
-        return [
-            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *extra_inputs, *maps,
-            "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
-            "-id3v2_version", "3", *tags, "-f", "mp3", str(output),
-        ]  # fmt: skip
+        return [*extra_inputs, *maps]
+
+    def complete(self, tmp: Path) -> None:
+        """Runs on the finished encode before `finish` and the rename; subclasses add steps."""
 
     def __enter__(self) -> Mp3Writer:
         fd, tmp = tempfile.mkstemp(
@@ -126,7 +138,7 @@ class Mp3Writer:
             self._proc = subprocess.Popen(
                 self.command(self._tmp),
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=self.stdout,
                 stderr=self._log,
             )
         except OSError as exc:
@@ -164,6 +176,7 @@ class Mp3Writer:
             if code != 0:
                 raise EncodeError(self._failure(code))
             assert self._tmp is not None
+            self.complete(self._tmp)
             if self.finish is not None:
                 self.finish(self._tmp)
             os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp made it private
@@ -173,7 +186,9 @@ class Mp3Writer:
             self._cleanup()
 
     def _failure(self, code: int) -> str:
-        errors = self._errors()
+        return self._failure_text(code, self._errors())
+
+    def _failure_text(self, code: int, errors: str) -> str:
         if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
             return (
                 f"{self.target}: no space left to write it (disk full or file size limit); "
@@ -222,7 +237,7 @@ def output_lock(target: Path) -> Iterator[None]:
     try:
         # Temp files of an earlier build of this target that was killed (SIGKILL, power loss):
         # nobody else can be writing them while we hold the lock.
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part*"):
             stale.unlink(missing_ok=True)
         yield
     finally:

@@ -186,7 +186,6 @@ def build_program(
                     cache_dir=options.cache_dir,
                     background=options.background,
                     episode=info,
-                    measure_loudness=True,  # a published series is worth the extra pass
                 ),
                 on_progress,
             )

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .encode import _UMASK, ffmpeg_exe
+from .encode import _UMASK
 from .errors import PublishError
 from .fit import Timeline
 from .narration import Clips
+from .sound.meter import Measured
 from .template import Script
 from .tuning import COVER_FORMATS, COVER_PX
 
@@ -290,26 +290,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def measure_loudness(path: Path) -> dict[str, float | None]:
-    """Integrated loudness (LUFS, ITU-R BS.1770 / EBU R128) and true peak (dBTP) of the
-    finished MP3, measured by ffmpeg's ebur128 filter on the decoded file."""
-    run = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
-         "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    summary = run.stderr.rsplit("Summary:", 1)[-1]
-    lufs = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    return {"integrated_lufs": _number(lufs), "true_peak_dbtp": _number(peak)}
-
-
-def _number(match: re.Match[str] | None) -> float | None:
-    if match is None or match.group(1) == "-inf":
-        return None
-    return float(match.group(1))
-
-
 @dataclass(frozen=True)
 class Prepared:
     """What the encoder needs for publishing: the ffmetadata file, the cover, the COMM hook."""
@@ -356,11 +336,11 @@ def write_sidecars(
     inputs: dict[str, object],
     clips: Clips,
     now: datetime,
-    loudness: bool = False,
+    loudness: Measured | None = None,
 ) -> dict[str, Path]:
     """Transcripts, JSON chapters and the manifest entry beside the MP3 (manifest last, so an
-    entry only exists once everything it names does). `loudness` adds a measurement of the
-    finished MP3, which costs a decode pass (about a quarter of a build's CPU time)."""
+    entry only exists once everything it names does). `loudness` is what ffmpeg's ebur128
+    meter read from the finished MP3 while it was encoded, if it was measured."""
     paths = sidecar_paths(mp3)
     cue_list = cues(script, timeline)
     title = episode_title(script, timeline, episode)
@@ -384,7 +364,9 @@ def write_sidecars(
         "rate_hz": rate,
         "size_bytes": mp3.stat().st_size,
         "sha256": sha256_file(mp3),
-        "loudness": measure_loudness(mp3) if loudness else None,
+        "loudness": None
+        if loudness is None
+        else {"integrated_lufs": loudness.lufs, "true_peak_dbtp": loudness.true_peak_db},
         "pmr_version": __version__,
         "inputs": inputs,
         "transcripts": {"vtt": paths["vtt"].name, "srt": paths["srt"].name},

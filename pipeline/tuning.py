@@ -12,7 +12,7 @@ CLIP_SILENCE_DBFS = -45.0
 VOICE_PEAK_DBFS = -3.0
 
 BED_LEVEL_DBFS = -32.0  # the pad's RMS level in pauses
-BED_DUCK_DB = -10.0  # extra attenuation of the bed while a line is spoken
+BED_DUCK_DB = -12.0  # extra attenuation of the bed while a line is spoken
 DUCK_RAMP_S = 0.35
 FADE_IN_S = 3.0
 FADE_OUT_S = 6.0
@@ -52,3 +52,21 @@ GTTS_BACKOFF_MAX_S = 20.0
 GTTS_RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After means "unavailable", not "wait"
 GTTS_CONCURRENCY = 3  # requests in flight at once per process
 GTTS_RATE_PER_S = 4.0  # request starts per second per process
+
+# Sound design and loudness (issue 6). Presets: name -> (integrated LUFS, channels).
+LOUDNESS_PRESETS = {"podcast": (-16.0, 2), "mono": (-19.0, 1), "sleep": (-23.0, 2)}
+MIN_TARGET_LUFS, MAX_TARGET_LUFS = -36.0, -10.0
+TRUE_PEAK_CEILING_DBTP = -2.0  # limiter ceiling: 1 dB under the -1 dBTP spec for MP3 overshoot
+BED_BELOW_VOICE_LU = 18.0  # default --bed-level
+BED_CREST_LU = 2.0  # a bed's loud moments may come this much closer to the voice, no more
+MIN_BED_LEVEL_LU, MAX_BED_LEVEL_LU = 6.0, 40.0
+CHIME_BELOW_VOICE_LU = 6.0
+SECTION_CHIME_BELOW_VOICE_LU = 10.0
+TONE_BELOW_VOICE_LU = 10.0
+BED_CALIBRATION_S = 30.0  # stretch of a background measured to set its loudness...
+BED_CALIBRATE_ALL_S = 90.0  # ...or all of it in sessions up to this long (sparse ones need it)
+MP3_BITRATES_K = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+SAMPLE_RATES_HZ = (22_050, 24_000, 32_000, 44_100, 48_000)
+# The bundled ffmpeg's libmp3lame decodes 0.45 dB below its input (flat across the spectrum,
+# mono and stereo; measured with a 1 kHz sine and speech); the mix aims that much higher.
+MP3_LEVEL_DB = -0.45

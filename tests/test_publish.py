@@ -48,7 +48,6 @@ def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
         cache_dir=cache_dir,
         background="none",
         episode=episode,
-        measure_loudness=True,
     )
     return build(options)
 

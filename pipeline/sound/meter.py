@@ -1,0 +1,142 @@
+"""An independent check of a finished file: ffmpeg's EBU R128 meter (ebur128 filter).
+
+It decodes MP3 frames and reports integrated loudness (LUFS) and true peak (dBTP, 4x
+oversampled), so the figures printed after a build are not the renderer's own prediction.
+
+`MeteredMp3Writer` meters while it encodes: ffmpeg's tee muxer writes the same MP3 frames to
+the output file and to a pipe, and a second ffmpeg decodes the pipe through ebur128 on the
+other core. The meter reads exactly the frames the file holds (the file alone also gets the
+rewritten Xing/LAME header), and the build needs no second pass over the finished file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from ..encode import Mp3Writer, ffmpeg_exe
+from ..errors import EncodeError
+
+_SUMMARY = re.compile(
+    r"Integrated loudness:\s*I:\s*(?P<i>-?[\d.]+|-inf) LUFS.*True peak:\s*Peak:\s*"
+    r"(?P<tp>-?[\d.]+|-inf) dBFS",
+    re.S,
+)
+_METER = ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+_TEE_UNSAFE = set("|[]:\\'=;,")  # characters the tee muxer would read as syntax
+
+
+@dataclass(frozen=True)
+class Measured:
+    lufs: float  # integrated loudness, LUFS
+    true_peak_db: float  # dBTP
+
+
+def measure_file(path: Path) -> Measured:
+    """Run `ffmpeg -i FILE -af ebur128=peak=true -f null -` and read its summary."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-i", str(path), *_METER],
+        capture_output=True,
+        text=True,
+    )
+    return _parse(result.stderr, result.returncode, path)
+
+
+def _parse(log: str, code: int, path: Path) -> Measured:
+    found = _SUMMARY.search(log)
+    if code != 0 or found is None:
+        tail = " / ".join(log.strip().splitlines()[-2:])
+        raise EncodeError(f"{path}: ffmpeg could not measure its loudness: {tail or 'no output'}")
+    return Measured(float(found["i"]), float(found["tp"]))
+
+
+def can_tee(path: Path) -> bool:
+    return not (set(str(path)) & _TEE_UNSAFE)
+
+
+class MeteredMp3Writer(Mp3Writer):
+    """An Mp3Writer whose encoder also feeds ffmpeg's ebur128 meter; `measured` is set when
+    the block exits cleanly. Use only when `can_tee(target)`."""
+
+    stdout = subprocess.PIPE
+    measured: Measured | None = None
+
+    def command(self, output: Path, publishing: bool = False) -> list[str]:
+        # The tee muxer passes no chapters on, so chapters, tags and cover are added after the
+        # encode by a stream-copy remux (`complete`), which costs no decoding.
+        base = super().command(output, publishing=False)
+        # drop the mp3 muxer's output part and route the encoded stream through tee
+        cut = len(base) - 3  # "-f", "mp3", output
+        assert base[cut:] == ["-f", "mp3", str(output)]
+        head = base[:cut]
+        at = head.index("-id3v2_version")  # an mp3 muxer option: goes inside the tee spec
+        del head[at : at + 2]
+        tee = f"[f=mp3:id3v2_version=3]{output}|[f=mp3]pipe:1"
+        return [*head, "-f", "tee", tee]
+
+    def __enter__(self) -> MeteredMp3Writer:
+        super().__enter__()
+        assert self._proc is not None and self._proc.stdout is not None
+        self._meter_log = tempfile.TemporaryFile(mode="w+")
+        try:
+            self._meter = subprocess.Popen(
+                [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
+                 "-i", "pipe:0", *_METER],
+                stdin=self._proc.stdout, stdout=subprocess.DEVNULL, stderr=self._meter_log,
+            )  # fmt: skip
+        except OSError as exc:
+            self.__exit__(type(exc), exc, None)
+            raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+        finally:
+            self._proc.stdout.close()  # the meter holds the pipe; it sees EOF when ffmpeg ends
+        return self
+
+    def complete(self, tmp: Path) -> None:
+        if self.metadata is None and self.cover is None:
+            return
+        remuxed = tmp.with_name(tmp.name + ".mux")
+        try:
+            run = subprocess.run(
+                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
+                 "-i", str(tmp), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
+                 *self.tag_args(), "-f", "mp3", str(remuxed)],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            )  # fmt: skip
+            if run.returncode != 0:
+                raise EncodeError(
+                    self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
+                )
+            os.replace(remuxed, tmp)
+        finally:
+            remuxed.unlink(missing_ok=True)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        meter = getattr(self, "_meter", None)
+        try:
+            super().__exit__(exc_type, exc, tb)
+        except BaseException:
+            if meter is not None and meter.poll() is None:
+                meter.kill()
+            raise
+        finally:
+            if meter is not None:
+                if exc_type is not None and meter.poll() is None:
+                    meter.kill()
+                code = meter.wait()
+                self._meter_log.seek(0)
+                log = self._meter_log.read()
+                self._meter_log.close()
+                if exc_type is None and code == 0:
+                    with contextlib.suppress(EncodeError):
+                        self.measured = _parse(log, code, self.target)

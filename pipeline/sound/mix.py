@@ -1,0 +1,299 @@
+"""Timeline + conditioned clips + settings -> MixPlan: every gain decided before rendering.
+
+The session's integrated loudness is predicted, not measured: the cached 400 ms block energies
+of each placed clip and cue, plus the bed's calibrated energy over the pauses, are gated the
+way BS.1770 gates the finished programme, and the voice gain that lands the prediction on the
+target is found by bisection. So the build renders once; ffmpeg's ebur128 checks the MP3 after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dsp import db_to_gain
+from ..fit import Timeline
+from ..tuning import (
+    BED_BELOW_VOICE_LU,
+    BED_CALIBRATE_ALL_S,
+    BED_CALIBRATION_S,
+    BED_CREST_LU,
+    BED_DUCK_DB,
+    BLOCK_FRAMES,
+    CHIME_BELOW_VOICE_LU,
+    DUCK_RAMP_S,
+    FADE_IN_S,
+    FADE_OUT_S,
+    MP3_LEVEL_DB,
+    SECTION_CHIME_BELOW_VOICE_LU,
+    TONE_BELOW_VOICE_LU,
+    TRUE_PEAK_CEILING_DBTP,
+)
+from .backgrounds import BedSpec, make_bed, resolve
+from .cues import cue
+from .loudness import (
+    BLOCK_S,
+    STEP_S,
+    block_energies,
+    energy_to_lufs,
+    gated_mean,
+    limit,
+    measure,
+    stream_block_energies,
+    true_peak_envelope,
+)
+from .settings import LoudnessTarget, resolve_loudness
+from .voice import VoiceClip
+
+SECTION_BELL_LEAD_S = 2.0  # a section bell rings out in the pause before the section
+PODCAST = resolve_loudness("podcast")
+LIMITER_PASSES = 3  # solve / limit rounds: the gain settles within 0.05 dB in two or three
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    background: str = "pad"  # a name from BACKGROUNDS or an audio file
+    bed_level_lu: float = BED_BELOW_VOICE_LU  # LU below the voice
+    target: LoudnessTarget = PODCAST
+    chimes: bool = True
+    section_chimes: bool = False
+    tones: bool = False
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A mono sound at a frame, played at `gain` (linear)."""
+
+    start: int
+    samples: np.ndarray
+    gain: float
+
+    @property
+    def end(self) -> int:
+        return self.start + self.samples.shape[0]
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    rate_hz: int
+    channels: int
+    sounds: tuple[Placed, ...]  # narration and cues, sorted by start
+    bed: BedSpec
+    bed_gain: float  # linear, in pauses (before ducking and fades)
+    seed: int
+    ceiling: float  # linear sample ceiling, a last guard that should never act
+    voice_gain_db: float
+    predicted_lufs: float
+    limited_clips: int  # clips the true-peak limiter had to touch at this gain
+
+
+def cue_placements(timeline: Timeline, settings: MixSettings) -> list[tuple[int, str]]:
+    """(frame, cue kind) of every cue the settings ask for."""
+    out: list[tuple[int, str]] = []
+    if settings.chimes:
+        out += [(e.start, "chime") for e in timeline.of_kind("cue")]
+    if settings.chimes and settings.section_chimes:
+        lead = round(SECTION_BELL_LEAD_S * timeline.rate_hz)
+        chimes = [start for start, _ in out]
+        pauses_before = {e.end: e for e in timeline.of_kind("pause") if e.length >= lead}
+        for chapter in timeline.chapters[1:]:
+            start = chapter.start - lead if chapter.start in pauses_before else chapter.start
+            if all(abs(start - c) > 2 * lead for c in chimes):
+                out.append((start, "section"))
+    if settings.tones:
+        for e in timeline.of_kind("line"):
+            for kind in ("tense", "release"):
+                if e.ref.endswith(f".{kind}"):
+                    out.append((e.end, kind))
+    return sorted(out)
+
+
+def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings) -> MixPlan:
+    """Decide every gain of the session so its integrated loudness lands on the target."""
+    rate, channels = timeline.rate_hz, settings.target.channels
+    target = settings.target.lufs - MP3_LEVEL_DB  # what the PCM needs for the MP3 to land
+    duplicate = float(channels)  # a mono sound in every channel: channel energies add
+    lines = timeline.of_kind("line")
+    grid = _Grid(timeline.total, rate)
+
+    # cues: fixed level relative to the target
+    cue_energy = np.zeros(grid.size)
+    placed: list[Placed] = []
+    for start, kind in cue_placements(timeline, settings):
+        samples = cue(kind, rate)
+        unit = measure(samples, rate).lufs + 10 * np.log10(duplicate)
+        gain_db = target - _CUE_BELOW[kind] - unit
+        placed.append(Placed(start, samples, db_to_gain(gain_db)))
+        grid.add(
+            cue_energy, start, block_energies(samples, rate) * duplicate * 10 ** (gain_db / 10)
+        )
+
+    # bed: calibrated on a stretch of itself, then set bed_level_lu under the target
+    spec = resolve(settings.background)
+    bed_gain, bed_energy = 0.0, np.zeros(grid.size)
+    if spec.name != "none" or spec.path is not None:
+        # the session's own frames (same seed): exact for short sessions, where the bed may
+        # decide the gating; a representative stretch for long ones
+        frames = timeline.total
+        if frames > BED_CALIBRATE_ALL_S * rate:
+            frames = round(BED_CALIBRATION_S * rate)
+        calibration = make_bed(spec, rate, channels, settings.seed)
+        sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
+        energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
+        # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
+        # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
+        # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
+        bed_lufs = energy_to_lufs(gated_mean(energies)[0])
+        if energies.size:
+            crest = energy_to_lufs(float(np.percentile(energies, 90))) - BED_CREST_LU
+            bed_lufs = max(bed_lufs, crest)
+        if bed_lufs > -100:
+            bed_gain = db_to_gain(target - settings.bed_level_lu - bed_lufs)
+            power = grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
+            bed_energy = np.resize(energies, grid.size) * power * bed_gain**2
+
+    # voice: bisection on the gain that makes the gated whole land on the target
+    fixed = bed_energy + cue_energy
+    ceiling_db = TRUE_PEAK_CEILING_DBTP
+    voice_db = 0.0
+    unit: dict[int, np.ndarray] = {}  # id(clip) -> block energies of its limited version
+    envelopes: dict[int, np.ndarray] = {}
+
+    def limited_clip(clip: VoiceClip, gain_db: float) -> np.ndarray:
+        cid = id(clip)
+        if cid not in envelopes:  # true peaks scale with the gain: one envelope per clip
+            envelopes[cid] = true_peak_envelope(clip.samples).astype(np.float32)
+        gain = db_to_gain(gain_db)
+        loud = np.asarray(clip.samples, dtype=np.float64) * gain
+        return limit(loud, db_to_gain(ceiling_db), rate, envelope=envelopes[cid] * gain)
+
+    def over(gain_db: float) -> dict[int, VoiceClip]:
+        return {
+            id(clips[e.ref]): clips[e.ref]
+            for e in lines
+            if clips[e.ref].loudness.true_peak_db + gain_db > ceiling_db
+        }
+
+    # Solve, limit the clips that now peak over the ceiling, and solve again with what the
+    # limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
+    # through the relative gate, so the gain is refined until it stops moving.
+    for _ in range(LIMITER_PASSES):
+        voice_energy = np.zeros(grid.size)
+        for e in lines:
+            clip = clips[e.ref]
+            grid.add(voice_energy, e.start, unit.get(id(clip), clip.energies) * duplicate)
+        previous, voice_db = voice_db, _solve(voice_energy, fixed, target) if lines else 0.0
+        loud = over(voice_db)
+        unit = {
+            cid: block_energies(limited_clip(clip, voice_db), rate) * 10 ** (-voice_db / 10)
+            for cid, clip in loud.items()
+        }
+        if not loud or abs(voice_db - previous) < 0.05:
+            break
+    limited = {cid: limited_clip(clip, voice_db) for cid, clip in over(voice_db).items()}
+    predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
+
+    for e in lines:
+        clip = clips[e.ref]
+        if id(clip) in limited:
+            placed.append(Placed(e.start, limited[id(clip)], 1.0))
+        else:
+            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db)))
+    return MixPlan(
+        rate_hz=rate,
+        channels=channels,
+        sounds=tuple(sorted(placed, key=lambda s: s.start)),
+        bed=spec,
+        bed_gain=bed_gain,
+        seed=settings.seed,
+        ceiling=db_to_gain(ceiling_db + 0.5),
+        voice_gain_db=voice_db,
+        predicted_lufs=predicted + MP3_LEVEL_DB,
+        limited_clips=len(limited),
+    )
+
+
+def _solve(voice: np.ndarray, fixed: np.ndarray, target: float) -> float:
+    """The voice gain (dB) at which the gated programme voice * gain + fixed has integrated
+    loudness `target` (bisection: loudness only grows with the voice gain)."""
+    low, high = -60.0, 60.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        lufs = energy_to_lufs(gated_mean(voice * 10 ** (mid / 10) + fixed)[0])
+        low, high = (mid, high) if lufs < target else (low, mid)
+    return (low + high) / 2
+
+
+_CUE_BELOW = {
+    "chime": CHIME_BELOW_VOICE_LU,
+    "section": SECTION_CHIME_BELOW_VOICE_LU,
+    "tense": TONE_BELOW_VOICE_LU,
+    "release": TONE_BELOW_VOICE_LU,
+}
+
+
+class _Grid:
+    """The session's BS.1770 gating blocks (400 ms, every 100 ms), to lay measured block
+    energies of placed sounds onto."""
+
+    def __init__(self, total: int, rate: int) -> None:
+        self.step, self.block, self.rate = round(STEP_S * rate), round(BLOCK_S * rate), rate
+        self.size = max(0, (total - self.block) // self.step + 1)
+        self.centres = np.arange(self.size, dtype=np.int64) * self.step + self.block // 2
+
+    def mean_power(self, envelope, speech: np.ndarray, total: int) -> np.ndarray:
+        """Mean square of a gain `envelope(frames, speech, total, rate)` over each block,
+        from the envelope sampled every 10 ms."""
+        hop = self.step // 10
+        points = np.arange(0, total, hop, dtype=np.int64)
+        square = envelope(points, speech, total, self.rate) ** 2
+        sums = np.concatenate([np.zeros(1), np.cumsum(square)])
+        starts = np.arange(self.size) * 10
+        ends = np.minimum(starts + self.block // hop, square.size)
+        return (sums[ends] - sums[starts]) / np.maximum(ends - starts, 1)
+
+    def add(self, into: np.ndarray, start: int, energies: np.ndarray) -> None:
+        """Add a sound's block energies (its own grid starts at `start`) onto the nearest
+        session blocks."""
+        first = round(start / self.step)
+        index = np.arange(first, first + energies.size)
+        keep = index < self.size
+        np.add.at(into, index[keep], energies[keep])
+
+
+def speech_spans(timeline: Timeline) -> np.ndarray:
+    """(start, end) frames of every spoken line, shape (lines, 2)."""
+    spans = [(e.start, e.end) for e in timeline.of_kind("line")]
+    return np.array(spans, dtype=np.int64).reshape(-1, 2)
+
+
+def bed_envelope(
+    frames: np.ndarray, speech: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S
+) -> np.ndarray:
+    """The bed's gain (linear, 0..1) at `frames`: ducked under speech, faded at both ends."""
+    return _duck(frames, speech, rate) * _fades(frames, total, rate, fade_out_s)
+
+
+def _duck(frames: np.ndarray, speech: np.ndarray, rate: int) -> np.ndarray:
+    """Bed gain: 1 in pauses, BED_DUCK_DB under speech, with linear ramps either side."""
+    ramp = max(1, round(DUCK_RAMP_S * rate))
+    lo, hi = frames[0] - ramp, frames[-1] + ramp
+    near = speech[(speech[:, 1] >= lo) & (speech[:, 0] <= hi)]
+    depth = np.zeros(frames.size, dtype=np.float64)
+    for start, end in near:
+        rise = np.clip((frames - (start - ramp)) / ramp, 0.0, 1.0)
+        fall = np.clip(((end + ramp) - frames) / ramp, 0.0, 1.0)
+        np.maximum(depth, np.minimum(rise, fall), out=depth)
+    return 1.0 - (1.0 - db_to_gain(BED_DUCK_DB)) * depth
+
+
+def _fades(frames: np.ndarray, total: int, rate: int, fade_out_s: float) -> np.ndarray:
+    """Equal-power fade in at the start and out over the last `fade_out_s` seconds."""
+    if frames[0] >= FADE_IN_S * rate and frames[-1] <= total - fade_out_s * rate:
+        return np.ones(frames.size)
+    fade_in = np.clip(frames / (FADE_IN_S * rate), 0.0, 1.0)
+    fade_out = np.clip((total - frames) / (fade_out_s * rate), 0.0, 1.0)
+    return np.sin(0.5 * np.pi * np.minimum(fade_in, fade_out))
