@@ -46,16 +46,26 @@ def render_blocks(
     speech = speech_spans(timeline)
     bed = make_bed(plan.bed, rate, channels, plan.seed)
 
+    playing: dict[int, np.ndarray] = {}  # limited sounds being played: computed once each
     for block_start in range(0, timeline.total, block_frames):
         n = min(block_frames, timeline.total - block_start)
         frames = np.arange(block_start, block_start + n, dtype=np.int64)
         voice = np.zeros(n, dtype=np.float32)
         first = bisect.bisect_left(starts, block_start - longest)
-        for sound in sounds[first : bisect.bisect_left(starts, block_start + n)]:
+        for index in range(first, bisect.bisect_left(starts, block_start + n)):
+            sound = sounds[index]
             lo, hi = max(sound.start, block_start), min(sound.end, block_start + n)
-            if lo < hi:
-                part = sound.samples[lo - sound.start : hi - sound.start]
-                voice[lo - block_start : hi - block_start] += part * np.float32(sound.gain)
+            if lo >= hi:
+                continue
+            if sound.limit_to > 0:
+                if index not in playing:
+                    playing[index] = sound.played(rate)
+                part = playing[index][lo - sound.start : hi - sound.start]
+            else:
+                part = sound.samples[lo - sound.start : hi - sound.start] * np.float32(sound.gain)
+            voice[lo - block_start : hi - block_start] += part
+        for index in [i for i in playing if sounds[i].end <= block_start + n]:
+            del playing[index]
         block = np.repeat(voice[:, None], channels, axis=1)
         layer = bed.render(n)  # always drawn, so the bed's stream never depends on the gains
         if plan.bed_gain > 0:

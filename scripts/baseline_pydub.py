@@ -16,7 +16,7 @@ from pipeline.build import BuildOptions
 from pipeline.encode import ffmpeg_exe
 from pipeline.fit import fit
 from pipeline.narration import ClipCache, default_cache_dir, load_voice, narrate
-from pipeline.render import _pad
+from pipeline.sound.backgrounds import make_bed, resolve
 from pipeline.template import load_script
 from pipeline.tuning import MP3_BITRATE, SAMPLE_RATE_HZ
 
@@ -42,7 +42,8 @@ def main(routine: str, minutes: float, out: Path) -> None:
             session += segment(np.asarray(clips.load(event.ref)))
         elif event.kind == "pause":
             session += AudioSegment.silent(event.length * 1000 // SAMPLE_RATE_HZ, SAMPLE_RATE_HZ)
-    loop = segment(_pad(np.arange(30 * SAMPLE_RATE_HZ), SAMPLE_RATE_HZ), channels=2)
+    bed = make_bed(resolve("pad"), SAMPLE_RATE_HZ, 2).render(30 * SAMPLE_RATE_HZ) * 0.05
+    loop = segment(bed, channels=2)
     session = session.set_channels(2).overlay(loop, loop=True).fade_in(3000).fade_out(6000)
     session.export(out, format="mp3", bitrate=MP3_BITRATE)
 

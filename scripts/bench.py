@@ -125,7 +125,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", default="5,20,60,120", help="pmr build lengths")
     parser.add_argument("--baseline", default="20,60", help="pydub baseline lengths")
-    parser.add_argument("--routine", default="full")
+    parser.add_argument("--routine", default="sleep", help="the routine (it reaches 7 to 142 min)")
+    parser.add_argument("--short-routine", default="quick", help="for lengths under 7 min")
     args = parser.parse_args()
     lengths = [float(m) for m in args.minutes.split(",")]
     baseline_lengths = [float(m) for m in args.baseline.split(",") if m]
@@ -143,10 +144,11 @@ def main() -> int:
     cold = cold_narration(env, args.routine)
     runs: list[Run] = []
     for minutes in lengths:
+        routine = args.short_routine if minutes < 7 else args.routine
         runs.append(floor_run(minutes, env))
-        runs.append(pmr_run(minutes, env, args.routine))
+        runs.append(pmr_run(minutes, env, routine))
         if minutes in baseline_lengths:
-            runs.append(baseline_run(minutes, env, args.routine))
+            runs.append(baseline_run(minutes, env, routine))
         for run in runs[-3:]:
             print(
                 f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "

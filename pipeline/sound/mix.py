@@ -42,7 +42,6 @@ from .loudness import (
     limit,
     measure,
     stream_block_energies,
-    true_peak_envelope,
 )
 from .settings import LoudnessTarget, resolve_loudness
 from .voice import VoiceClip
@@ -70,10 +69,19 @@ class Placed:
     start: int
     samples: np.ndarray
     gain: float
+    limit_to: float = 0.0  # > 0: true-peak limit samples * gain to this (linear) when played
 
     @property
     def end(self) -> int:
         return self.start + self.samples.shape[0]
+
+    def played(self, rate_hz: int) -> np.ndarray:
+        """The samples as they sound in the mix. Limiting is done here, when the renderer
+        reaches the sound, so the plan never holds limited copies of the narration."""
+        if self.limit_to <= 0:
+            return self.samples
+        loud = np.asarray(self.samples, dtype=np.float64) * self.gain
+        return limit(loud, self.limit_to, rate_hz, smooth_s=0.004)
 
 
 @dataclass(frozen=True)
@@ -160,15 +168,9 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     ceiling_db = TRUE_PEAK_CEILING_DBTP
     voice_db = 0.0
     unit: dict[int, np.ndarray] = {}  # id(clip) -> block energies of its limited version
-    envelopes: dict[int, np.ndarray] = {}
 
     def limited_clip(clip: VoiceClip, gain_db: float) -> np.ndarray:
-        cid = id(clip)
-        if cid not in envelopes:  # true peaks scale with the gain: one envelope per clip
-            envelopes[cid] = true_peak_envelope(clip.samples).astype(np.float32)
-        gain = db_to_gain(gain_db)
-        loud = np.asarray(clip.samples, dtype=np.float64) * gain
-        return limit(loud, db_to_gain(ceiling_db), rate, envelope=envelopes[cid] * gain)
+        return Placed(0, clip.samples, db_to_gain(gain_db), db_to_gain(ceiling_db)).played(rate)
 
     def over(gain_db: float) -> dict[int, VoiceClip]:
         return {
@@ -193,15 +195,13 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
         }
         if not loud or abs(voice_db - previous) < 0.05:
             break
-    limited = {cid: limited_clip(clip, voice_db) for cid, clip in over(voice_db).items()}
+    limited = over(voice_db)
     predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
 
     for e in lines:
         clip = clips[e.ref]
-        if id(clip) in limited:
-            placed.append(Placed(e.start, limited[id(clip)], 1.0))
-        else:
-            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db)))
+        ceiling = db_to_gain(ceiling_db) if id(clip) in limited else 0.0
+        placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db), ceiling))
     return MixPlan(
         rate_hz=rate,
         channels=channels,
