@@ -134,13 +134,10 @@ def main() -> int:
     env = dict(os.environ, PMR_CACHE_DIR=str(OUT / "cache"))
 
     print("warming the narration cache ...", flush=True)
-    subprocess.run(
-        [str(BIN / "pmr"), "narrate", args.routine],
-        env=env,
-        check=False,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # a real short build of each routine: narration, loudness sidecars and peak envelopes cached
+    for routine, minutes in ((args.routine, 8), (args.short_routine, 5)):
+        warm = [str(BIN / "pmr"), "build", routine, "-m", str(minutes), "--out", str(OUT / "w.mp3")]
+        subprocess.run(warm, env=env, check=True, stdout=subprocess.DEVNULL)
     cold = cold_narration(env, args.routine)
     runs: list[Run] = []
     for minutes in lengths:

@@ -70,6 +70,7 @@ class Placed:
     samples: np.ndarray
     gain: float
     limit_to: float = 0.0  # > 0: true-peak limit samples * gain to this (linear) when played
+    envelope: np.ndarray | None = None  # true-peak envelope of `samples`, if known
 
     @property
     def end(self) -> int:
@@ -81,7 +82,10 @@ class Placed:
         if self.limit_to <= 0:
             return self.samples
         loud = np.asarray(self.samples, dtype=np.float64) * self.gain
-        return limit(loud, self.limit_to, rate_hz, smooth_s=0.004)
+        envelope = None
+        if self.envelope is not None:
+            envelope = np.asarray(self.envelope, dtype=np.float64) * self.gain
+        return limit(loud, self.limit_to, rate_hz, smooth_s=0.004, envelope=envelope)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,10 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
     unit: dict[int, np.ndarray] = {}  # id(clip) -> block energies of its limited version
 
     def limited_clip(clip: VoiceClip, gain_db: float) -> np.ndarray:
-        return Placed(0, clip.samples, db_to_gain(gain_db), db_to_gain(ceiling_db)).played(rate)
+        ceiling = db_to_gain(ceiling_db)
+        return Placed(0, clip.samples, db_to_gain(gain_db), ceiling, clip.peak_envelope()).played(
+            rate
+        )
 
     def over(gain_db: float) -> dict[int, VoiceClip]:
         return {
@@ -189,19 +196,24 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
             grid.add(voice_energy, e.start, unit.get(id(clip), clip.energies) * duplicate)
         previous, voice_db = voice_db, _solve(voice_energy, fixed, target) if lines else 0.0
         loud = over(voice_db)
+        if not loud or abs(voice_db - previous) < 0.05:
+            break  # (what the limiter would leave is only needed for another round)
+
         unit = {
             cid: block_energies(limited_clip(clip, voice_db), rate) * 10 ** (-voice_db / 10)
             for cid, clip in loud.items()
         }
-        if not loud or abs(voice_db - previous) < 0.05:
-            break
     limited = over(voice_db)
     predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
 
     for e in lines:
         clip = clips[e.ref]
-        ceiling = db_to_gain(ceiling_db) if id(clip) in limited else 0.0
-        placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db), ceiling))
+        if id(clip) in limited:
+            ceiling = db_to_gain(ceiling_db)
+            envelope = clip.peak_envelope()
+            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db), ceiling, envelope))
+        else:
+            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db)))
     return MixPlan(
         rate_hz=rate,
         channels=channels,

@@ -8,6 +8,7 @@ and can predict the session's loudness before rendering a frame.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dsp import db_to_gain
-from .loudness import Loudness, block_energies, gated_mean, limit, measure
+from .loudness import Loudness, block_energies, gated_mean, limit, measure, true_peak_envelope
 
 CONDITION_VERSION = 5  # bump when conditioning changes what a sidecar holds
 VOICE_REF_LUFS = -23.0  # every line is brought to this loudness (mono) before the mix gain
@@ -33,6 +34,23 @@ class VoiceClip:
     samples: np.ndarray
     loudness: Loudness
     energies: np.ndarray  # K-weighted energy of each 400 ms block (for gating the session)
+    source: Path | None = None  # the conditioned clip's cache file, when it has one
+
+    def peak_envelope(self) -> np.ndarray:
+        """Per-frame true peak (linear), cached beside the clip as float16 rounded up (so a
+        limiter driven by it never lets a peak through): the costly part of limiting, done once
+        per clip instead of once per build, and memory-mapped instead of held."""
+        if self.source is None:
+            return true_peak_envelope(self.samples)
+        path = self.source.with_suffix(".tp.f16")
+        frames = self.samples.shape[0]
+        with contextlib.suppress(OSError, ValueError):
+            cached = np.memmap(path, dtype="<f2", mode="r")
+            if cached.shape[0] == frames:
+                return cached
+        envelope = true_peak_envelope(self.samples) * (1 + 2.0**-10)  # f16 rounds by < 2^-11
+        _atomic_write(path, envelope.astype("<f2").tobytes())
+        return np.memmap(path, dtype="<f2", mode="r") if frames else envelope
 
 
 def condition(clip: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -67,6 +85,7 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
             samples,
             Loudness(meta["lufs"], meta["true_peak_db"], meta["blocks"]),
             np.asarray(meta["energies"], dtype=np.float64),
+            audio_path,
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -83,7 +102,7 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
     }
     _atomic_write(audio_path, np.ascontiguousarray(samples, dtype="<f4").tobytes())
     _atomic_write(meta_path, json.dumps(meta).encode())
-    return VoiceClip(samples, loud, energies)
+    return VoiceClip(np.memmap(audio_path, dtype="<f4", mode="r"), loud, energies, audio_path)
 
 
 def load_voice_clips(paths: Mapping[str, Path], rate_hz: int) -> dict[str, VoiceClip]:
