@@ -1,7 +1,8 @@
 """`make bench`: pmr against the encoder floor and the usual pydub approach, in one invocation.
 
 Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
-noisy machine. Wall time and peak RSS of the whole process tree (pmr and its ffmpeg child) are
+noisy machine. Wall time and peak memory of the whole process tree (pmr and its ffmpeg children:
+the encoder and the loudness meter) are
 recorded; results go to output/bench/bench.json and output/bench/bench.png.
 """
 
@@ -38,21 +39,21 @@ class Run:
     minutes: float
     seconds: float
     peak_rss_mb: float
+    peak_pss_mb: float
     ok: bool
     note: str = ""
 
 
 def measure(
     command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0
-) -> tuple[float, float, bool, str]:
-    """Wall time and peak RSS (MB) summed over the process and all its descendants."""
+) -> tuple[float, float, float, bool, str]:
+    """Wall time, and the peaks (MB) of the summed RSS and summed PSS of the process and all
+    its descendants. PSS counts a page shared by several processes (the ffmpeg binary mapped
+    by the encoder and the meter, the cache files) once across them; RSS counts it in each."""
     start = time.perf_counter()
+    stdin = subprocess.PIPE if feed else subprocess.DEVNULL
     proc = subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        command, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     if feed:
 
@@ -63,18 +64,21 @@ def measure(
             proc.stdin.close()
 
         threading.Thread(target=pump, daemon=True).start()
-    peak = 0
+    peak_rss = peak_pss = 0
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            infos = [p.memory_full_info() for p in tree]
+            peak_rss = max(peak_rss, sum(i.rss for i in infos))
+            peak_pss = max(peak_pss, sum(i.pss for i in infos))
         except psutil.Error:
             pass
-        time.sleep(0.02)
+        time.sleep(0.05)
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-    return seconds, peak / 1e6, proc.returncode == 0, err.splitlines()[-1] if err else ""
+    note = err.splitlines()[-1] if err and proc.returncode else ""
+    return seconds, peak_rss / 1e6, peak_pss / 1e6, proc.returncode == 0, note
 
 
 def floor_run(minutes: float, env: dict[str, str]) -> Run:
@@ -84,25 +88,25 @@ def floor_run(minutes: float, env: dict[str, str]) -> Run:
     repeat = round(minutes * 60 * SAMPLE_RATE_HZ / BLOCK_FRAMES)
     target = OUT / f"floor-{minutes:g}.mp3"
     command = Mp3Writer(target).command(target)
-    seconds, rss, ok, note = measure(command, env, feed=block, repeat=repeat)
-    return Run("ffmpeg floor", minutes, seconds, rss, ok, note)
+    seconds, rss, pss, ok, note = measure(command, env, feed=block, repeat=repeat)
+    return Run("ffmpeg floor", minutes, seconds, rss, pss, ok, note)
 
 
 def pmr_run(minutes: float, env: dict[str, str], routine: str) -> Run:
     out = OUT / f"pmr-{routine}-{minutes:g}.mp3"
-    seconds, rss, ok, note = measure(
+    seconds, rss, pss, ok, note = measure(
         [str(BIN / "pmr"), "build", routine, "--minutes", f"{minutes:g}", "--out", str(out)], env
     )
-    return Run("pmr build (warm)", minutes, seconds, rss, ok, note)
+    return Run("pmr build (warm)", minutes, seconds, rss, pss, ok, note)
 
 
 def baseline_run(minutes: float, env: dict[str, str], routine: str) -> Run:
     out = OUT / f"pydub-{routine}-{minutes:g}.mp3"
     script = ROOT / "scripts" / "baseline_pydub.py"
-    seconds, rss, ok, note = measure(
+    seconds, rss, pss, ok, note = measure(
         [sys.executable, str(script), routine, f"{minutes:g}", str(out)], env
     )
-    return Run("pydub baseline", minutes, seconds, rss, ok, note)
+    return Run("pydub baseline", minutes, seconds, rss, pss, ok, note)
 
 
 def cold_narration(env: dict[str, str], routine: str) -> dict[str, float]:
@@ -149,7 +153,8 @@ def main() -> int:
         for run in runs[-3:]:
             print(
                 f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
-                f"{run.peak_rss_mb:7.1f} MB  {'ok' if run.ok else 'FAILED ' + run.note}",
+                f"{run.peak_pss_mb:7.1f} MB PSS  {run.peak_rss_mb:7.1f} MB RSS  "
+                f"{'ok' if run.ok else 'FAILED ' + run.note}",
                 flush=True,
             )
 
@@ -204,7 +209,7 @@ def verdicts(runs: list[Run], cold: dict[str, float]) -> dict:
     )
     for m in (20, 120):
         run = get("pmr build (warm)", m)
-        target(f"peak RSS at {m} min (MB)", run.peak_rss_mb if run else None, 200, "<=")
+        target(f"peak PSS of the tree at {m} min (MB)", run.peak_pss_mb if run else None, 200, "<=")
     target(
         "pydub / pmr at 20 min",
         ratio(get("pydub baseline", 20), get("pmr build (warm)", 20)),
@@ -218,13 +223,13 @@ def verdicts(runs: list[Run], cold: dict[str, float]) -> dict:
         ">=",
     )
 
-    rows = ["", f"{'what':<18} {'min':>5} {'time s':>8} {'x floor':>8} {'RSS MB':>8}"]
+    rows = ["", f"{'what':<18} {'min':>5} {'time s':>8} {'x floor':>8} {'PSS MB':>8} {'RSS MB':>8}"]
     for r in runs:
         floor = get("ffmpeg floor", r.minutes)
         x = f"{r.seconds / floor.seconds:8.2f}" if floor and r.ok else "       -"
         rows.append(
-            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_rss_mb:>8.1f}"
-            + ("" if r.ok else f"  FAILED: {r.note}")
+            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_pss_mb:>8.1f}"
+            f" {r.peak_rss_mb:>8.1f}" + ("" if r.ok else f"  FAILED: {r.note}")
         )
     rows.append(
         f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
@@ -246,14 +251,14 @@ def plot(runs: list[Run], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for what in dict.fromkeys(r.what for r in runs):
         points = sorted(
-            (r.minutes, r.seconds, r.peak_rss_mb) for r in runs if r.what == what and r.ok
+            (r.minutes, r.seconds, r.peak_pss_mb) for r in runs if r.what == what and r.ok
         )
         if points:
             m, s, rss = zip(*points, strict=True)
             left.plot(m, s, marker="o", label=what)
             right.plot(m, rss, marker="o", label=what)
     left.set(xlabel="session length (min)", ylabel="wall time (s)", title="Time")
-    right.set(xlabel="session length (min)", ylabel="peak RSS, process tree (MB)", title="Memory")
+    right.set(xlabel="session length (min)", ylabel="peak PSS, process tree (MB)", title="Memory")
     right.axhline(200, color="grey", linestyle=":", label="200 MB bar")
     for ax in (left, right):
         ax.grid(alpha=0.3)
