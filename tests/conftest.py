@@ -104,3 +104,14 @@ def decode(path: Path, rate_hz: int = 44_100) -> Decoded:
 @pytest.fixture
 def decode_mp3():
     return decode
+
+
+def foreground() -> None:
+    """preexec_fn for a subprocess that must react to Ctrl-C like one run from a terminal.
+
+    A shell without job control starts background jobs with SIGINT ignored, and children
+    inherit that (Python then never raises KeyboardInterrupt): CI may run us that way.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

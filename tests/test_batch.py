@@ -29,7 +29,7 @@ from pipeline.batch import (
 from pipeline.errors import BatchError
 from pipeline.template import load_script
 
-from .conftest import SHORT_ROUTINE
+from .conftest import SHORT_ROUTINE, foreground
 
 runner = CliRunner()
 MINI_B = SHORT_ROUTINE.replace('name = "mini"', 'name = "mini-b"').replace(
@@ -526,7 +526,9 @@ def test_sigint_stops_cleanly_and_keeps_finished_outputs(
     args = [str(pmr), "batch", "--routines", str(mini_routine), "-o", str(out), "-j", "2"]
     args += ["--minutes", "1.1,1.5,2,2.5,3,3.5,4", "--backgrounds", "pad"]
     env = {**os.environ, "PMR_CACHE_DIR": str(cache_dir)}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=foreground
+    )
     try:
         while proc.poll() is None and not any(out.glob(".*.pmr.json")):  # the first finished
             time.sleep(0.02)

@@ -31,7 +31,7 @@ NS = {
     "podcast": "https://podcastindex.org/namespace/1.0",
     "atom": "http://www.w3.org/2005/Atom",
 }
-NASTY = "Evening <b>PMR</b> & \"rest\" 'n' relax"
+NASTY = "Evening <script>alert(1)</script> <b>PMR</b> & \"rest\" 'n' relax"
 
 
 def _entry(number: int, title: str = "Week") -> Entry:
@@ -136,6 +136,7 @@ def test_guids_are_stable_and_distinct() -> None:
 def test_user_text_stays_escaped_and_feedparser_reads_it_back(rss: bytes) -> None:
     text = rss.decode()
     assert "<b>PMR</b>" not in text and "&lt;b&gt;PMR&lt;/b&gt;" in text
+    assert "<script>" not in text and "&lt;script&gt;alert(1)" in text
     assert "Sam &amp; &lt;Co&gt;" in text
     parsed = feedparser.parse(rss)
     assert not parsed.bozo, parsed.get("bozo_exception")

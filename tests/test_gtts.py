@@ -18,7 +18,7 @@ from pipeline.narration import ClipCache, load_voice, narrate
 from pipeline.template import expand, load_script
 from pipeline.tuning import CLIP_PAD_S, GTTS_CLAUSE_PAUSE_S, GTTS_SENTENCE_PAUSE_S
 
-from .conftest import SHORT_ROUTINE
+from .conftest import SHORT_ROUTINE, foreground
 from .gtts_loopback import TONE_S_PER_CHAR, running_server
 
 RATE = 44_100
@@ -296,7 +296,9 @@ def test_an_interrupted_run_leaves_only_complete_clips(google, tmp_path: Path) -
     cache = tmp_path / "cache"
     command = [str(Path(sys.executable).with_name("pmr")), "narrate", str(routine),
                "--voice", "gtts-us", "--cache-dir", str(cache)]  # fmt: skip
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=foreground
+    )
     for _ in range(600):  # until a few answers are under way (at most 60 s)
         if len(google.seen) >= 4 or run.poll() is not None:
             break

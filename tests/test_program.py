@@ -32,7 +32,7 @@ from pipeline.tuning import SAFETY_NOTE
 from .conftest import SHORT_ROUTINE
 
 runner = CliRunner()
-SERIES = 'Evening <PMR> & "rest"'
+SERIES = 'Evening <PMR> & "rest" <script>alert(1)</script>'
 START = "2026-12-07"
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 
@@ -272,8 +272,8 @@ def test_index_page_escapes_user_text(site) -> None:
     result = runner.invoke(app, ["index", str(folder)])
     assert result.exit_code == 0, result.output
     page = (folder / "index.html").read_text()
-    assert "Evening &lt;PMR&gt; &amp; &quot;rest&quot;" in page
-    assert "<PMR>" not in page
+    assert "Evening &lt;PMR&gt; &amp; &quot;rest&quot; &lt;script&gt;alert(1)" in page
+    assert "<PMR>" not in page and "<script>alert(1)" not in page
     assert page.count("<audio ") == 4 and 'href="feed.xml"' in page
     assert "Clench your left hand into a fist. Hold." in page  # the transcript
 

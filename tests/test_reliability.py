@@ -20,10 +20,11 @@ from pipeline.errors import FitError, TemplateError
 from pipeline.fit import fit
 from pipeline.template import expand
 
-from .conftest import SHORT_ROUTINE
+from .conftest import SHORT_ROUTINE, foreground
 
 
 def pmr(*args: str, **kwargs) -> subprocess.Popen:
+    kwargs.setdefault("preexec_fn", foreground)
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", *args],
         stdout=subprocess.PIPE,
@@ -41,7 +42,11 @@ def wait_for_encoding(proc: subprocess.Popen, folder: Path) -> psutil.Process:
     """Wait until the build is writing its temp MP3; return its ffmpeg child."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        children = [c for c in psutil.Process(proc.pid).children() if "ffmpeg" in c.name()]
+        children = []
+        for child in psutil.Process(proc.pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):  # a short-lived child may be gone
+                if "ffmpeg" in child.name():
+                    children.append(child)
         if children and any(p.suffix == ".part" and p.stat().st_size > 0 for p in folder.iterdir()):
             return children[0]
         assert proc.poll() is None, proc.communicate()
@@ -128,6 +133,7 @@ def test_full_disk_is_a_clear_error(long_build) -> None:
     routine, out_dir = long_build
 
     def small_files() -> None:
+        foreground()
         resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
 
     proc = pmr(
