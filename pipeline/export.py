@@ -8,16 +8,14 @@ changed and a pulled cable never leaves a half-copied MP3 under a real name.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import PublishError, did_you_mean
 from .feed import Entry, load_entries, playlist, playlist_name
 from .names import safe_filename
-from .publish import sha256_file, write_atomic
+from .publish import atomic_path, sha256_file, write_atomic
 
 
 @dataclass(frozen=True)
@@ -64,14 +62,5 @@ def _export_series(source: Path, dest: Path, series: str, entries: tuple[Entry, 
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".pmr-", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(target, f"can't copy {source.name} there") as tmp:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PublishError(f"{target}: can't copy {source.name} there ({exc.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -260,26 +260,36 @@ def _wrap(text: str, font: object, draw: object, width: int) -> list[str]:
 # ---------------------------------------------------------------- files
 
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write through a temp file in the same folder and rename: readers never see half a file."""
+@contextlib.contextmanager
+def atomic_path(path: Path, failure: str = "can't write it") -> Iterator[Path]:
+    """A temp path beside `path` for the block to fill; renamed onto `path` (with the umask's
+    permissions, not mkstemp's private ones) only when the block completes, so readers never
+    see half a file. An OSError becomes a PublishError naming `path` and `failure`."""
     path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        os.close(fd)
     except OSError as exc:
-        raise PublishError(f"{path}: can't write it ({exc.strerror})") from None
+        raise PublishError(f"{path}: {failure} ({exc.strerror})") from None
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PublishError(f"{path}: can't write it ({exc.strerror})") from None
+        tmp.unlink(missing_ok=True)
+        raise PublishError(f"{path}: {failure} ({exc.strerror})") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write a whole file through `atomic_path`."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(raw)
+    return Path(path)
 
 
 def sha256_file(path: Path) -> str:

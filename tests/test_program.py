@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -237,6 +238,9 @@ def test_export_to_a_phone_folder(site, tmp_path: Path) -> None:
     for name in listed:
         copied = (series_dir / name).read_bytes()
         assert copied == (folder / name).read_bytes()
+        umask = os.umask(0)
+        os.umask(umask)
+        assert (series_dir / name).stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     assert [p.name for p in series_dir.iterdir() if p.name.startswith(".")] == []
     again = runner.invoke(app, ["export", str(phone), "--from", str(folder)])
     assert "0 copied, 4 unchanged" in again.output
