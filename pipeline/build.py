@@ -13,7 +13,7 @@ from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
-from .sound.backgrounds import check_layout, resolve
+from .sound.backgrounds import check_background, resolve
 from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
 from .sound.mix import MixPlan, MixSettings, plan_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
@@ -146,7 +146,7 @@ def build(
 def mix_settings(options: BuildOptions) -> MixSettings:
     """The sound options, checked before any work is done."""
     target = resolve_loudness(options.loudness, options.mono)
-    check_layout(resolve(options.background), target.channels)
+    check_background(options.background, target.channels)
     return MixSettings(
         background=options.background,
         bed_level_lu=check_bed_level(options.bed_level_lu),

@@ -96,6 +96,12 @@ class Script:
                 if isinstance(step, Line):
                     yield step
 
+    @property
+    def muscle_groups(self) -> int:
+        """How many sections run through the tense-and-release cycle (have a `.tense` line)."""
+        tensed = {line.id.partition(".")[0] for line in self.lines() if line.id.endswith(".tense")}
+        return sum(1 for section in self.sections if section.id in tensed)
+
 
 ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
 MAX_FADE_OUT_S = 600.0

@@ -71,9 +71,9 @@ def as_json(report: BatchReport) -> str:
 
 
 @contextlib.contextmanager
-def live_progress(console: Console) -> Iterator[OnEvent]:
+def live_progress(console: Console, quiet: bool = False) -> Iterator[OnEvent]:
     """An overall bar with ETA and one row per variant being rendered, on stderr;
-    silent when stderr is not a terminal."""
+    silent with --quiet or when stderr is not a terminal."""
     bar = Progress(
         TextColumn("{task.description:<34.34}"),
         BarColumn(),
@@ -82,7 +82,7 @@ def live_progress(console: Console) -> Iterator[OnEvent]:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=quiet or not console.is_terminal,
     )
     overall: dict[str, TaskID] = {}
     rows: dict[str, TaskID] = {}

@@ -252,6 +252,14 @@ def check_layout(spec: BedSpec, channels: int) -> None:
         )
 
 
+def check_background(background: str, channels: int = 2) -> BedSpec:
+    """What every command accepts as a background: a built-in name or an audio file, in a
+    layout it can play (binaural beats need stereo)."""
+    spec = resolve(background)
+    check_layout(spec, channels)
+    return spec
+
+
 def make_bed(spec: BedSpec, rate_hz: int, channels: int, seed: int = 0) -> Bed:
     """A fresh generator for `spec`, positioned at frame 0."""
     check_layout(spec, channels)
