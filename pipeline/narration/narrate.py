@@ -81,38 +81,22 @@ def narrate(
         pending, cause = run.speak(profile, pending, spoken)
         if not pending:
             break
-        if strict:
-            raise VoiceError(
-                f"voice {profile.name} ({profile.engine}) can't speak {len(pending)} line(s): "
-                f"{cause}; --strict allows no fallback"
-            )
-        if not profile.fallback:
-            raise VoiceError(
-                f"voice {profile.name} ({profile.engine}) can't speak: {cause}; it names no "
-                f"fallback voice (a `fallback` key in {profile.source} names one) "
-                "or choose another --voice"
-            )
-        fallback = load_voice(profile.fallback)
-        if fallback.name in tried:
-            raise VoiceError(f"{profile.source}: fallback: {' -> '.join(tried)} loops")
-        _check_language(fallback, script)
-        notice = (
+        fallback = _fallback(profile, script, cause, len(pending), strict, tried)
+        notices.append(
             f"voice {profile.name} ({profile.engine}) can't speak: {cause}; "
             f"{len(pending)} line(s) spoken by {fallback.name} instead"
         )
-        notices.append(notice)
         if on_notice:
-            on_notice(notice)
+            on_notice(notices[-1])
         profile = fallback
         tried.append(profile.name)
     if run.repaired:
-        notice = (
+        notices.append(
             f"cache: {len(run.repaired)} corrupt clip(s) detected and re-synthesized: "
             f"{', '.join(run.repaired)}"
         )
-        notices.append(notice)
         if on_notice:
-            on_notice(notice)
+            on_notice(notices[-1])
     return Clips(
         rate_hz=rate_hz,
         paths={line.id: spoken[line.id].path for line in lines},
@@ -125,6 +109,28 @@ def narrate(
         speech_s=run.made_frames / rate_hz,
         synthesis_s=run.busy_s,
     )
+
+
+def _fallback(
+    profile: VoiceProfile, script: Script, cause: str, left: int, strict: bool, tried: list[str]
+) -> VoiceProfile:
+    """The voice that speaks the `left` lines `profile` couldn't, or the error saying why none."""
+    if strict:
+        raise VoiceError(
+            f"voice {profile.name} ({profile.engine}) can't speak {left} line(s): "
+            f"{cause}; --strict allows no fallback"
+        )
+    if not profile.fallback:
+        raise VoiceError(
+            f"voice {profile.name} ({profile.engine}) can't speak: {cause}; it names no "
+            f"fallback voice (a `fallback` key in {profile.source} names one) "
+            "or choose another --voice"
+        )
+    fallback = load_voice(profile.fallback)
+    if fallback.name in tried:
+        raise VoiceError(f"{profile.source}: fallback: {' -> '.join(tried)} loops")
+    _check_language(fallback, script)
+    return fallback
 
 
 def _check_language(voice: VoiceProfile, script: Script) -> None:
