@@ -5,10 +5,8 @@ Registered on the main app by cli.py; like it, this module only parses options a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +16,7 @@ import typer
 from .cli import CacheDir, _notice, _progress, app, user_errors
 from .encode import Mp3Writer, check_output_path
 from .errors import EncodeError, VoiceError
+from .files import write_atomic
 from .narration import ClipCache, Clips, available_voices, default_cache_dir, load_voice, narrate
 from .narration.profiles import parse_voice
 from .narration.recorded import recording_script, script_csv, script_markdown
@@ -90,7 +89,7 @@ def voices_script_command(
             ("md", script_markdown(script, rows)),
         ):
             target = out_dir / f"{script.name}-recording-script.{suffix}"
-            _write_text(target, text)
+            write_atomic(target, text)
             written.append(str(target))
     typer.echo(f"{len(rows)} lines: {'  '.join(written)}")
 
@@ -247,16 +246,3 @@ def cache_prune_command(
         f"removed {result.removed} clips ({result.corrupt} corrupt) and {result.temp_files} "
         f"temp files, {result.freed_bytes / 1e6:.1f} MB freed from {cache.root}"
     )
-
-
-def _write_text(target: Path, text: str) -> None:
-    """Temp file beside the target, renamed into place: never half-written."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from .build import BuildOptions, BuildResult, build
-from .errors import PublishError
+from ..build import BuildOptions, BuildResult, build
+from ..errors import PublishError
+from ..names import safe_filename
+from ..template import builtin_routines
+from .cover import check_cover
 from .feed import FeedOptions, check_base_url, write_feed
-from .names import safe_filename
-from .publish import EpisodeInfo, check_cover
-from .template import builtin_routines
+from .tags import EpisodeInfo
 
 MAX_WEEKS = 52
 PUBLISH_TIME_UTC = time(6, 0)  # early morning in Europe, the night before in the Americas
