@@ -177,7 +177,7 @@ class Mp3Writer:
             assert self._file is not None
             self._file, file = None, self._file
             self._tmp = None
-            file.close()  # fsync and rename onto the target
+            file.close()  # the temp file lands on the target
         finally:
             self._cleanup()
 

@@ -144,20 +144,22 @@ def write_sidecars(
             {"start_s": round(c.start / rate, 3), "title": c.title, "id": c.id}
             for c in timeline.chapters
         ],
-        "lines": [
-            {
-                "id": c.id,
-                "engine": clips.engines.get(c.line_id, ""),
-                "voice": clips.voices.get(c.line_id, ""),
-                "start_s": round(c.start / rate, 3),
-                "end_s": round(c.end / rate, 3),
-            }
-            for c in cue_list
-        ],
+        "lines": [_spoken(c, clips, rate) for c in cue_list],
         **episode.extra,
     }
     _write(paths["manifest"], json.dumps(entry, indent=2, ensure_ascii=False) + "\n")
     return paths
+
+
+def _spoken(cue: Cue, clips: Clips, rate_hz: int) -> dict[str, object]:
+    """A manifest's record of one spoken line: who spoke it, and when (s)."""
+    return {
+        "id": cue.id,
+        "engine": clips.engines.get(cue.line_id, ""),
+        "voice": clips.voices.get(cue.line_id, ""),
+        "start_s": round(cue.start / rate_hz, 3),
+        "end_s": round(cue.end / rate_hz, 3),
+    }
 
 
 def _write(path: Path, text: str) -> None:
