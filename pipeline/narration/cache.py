@@ -147,7 +147,8 @@ class ClipCache:
                 removed += 1
                 freed += stat.st_size
                 corrupt += damaged
-        for tmp in (self.root / "clips").glob(f"*/.*{TEMP_SUFFIX}"):
+        clips = self.root / "clips"  # '.tmp': the temp name of pmr before files.py
+        for tmp in (*clips.glob(f"*/.*{TEMP_SUFFIX}"), *clips.glob("*/.*.tmp")):
             try:
                 if everything or now - tmp.stat().st_mtime > STALE_TEMP_S:
                     freed += tmp.stat().st_size
