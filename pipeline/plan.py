@@ -7,14 +7,13 @@ fitted Timeline is the same one a build would make with those lengths.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RenderError, VoiceError
+from .files import atomic_path
 from .fit import Timeline, describe_reach, fit
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
@@ -190,14 +189,11 @@ def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
     if background == "none":
         bottom.text(minutes / 2, BED_LEVEL_DBFS - 5, "no background", ha="center")
     figure.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=110)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            figure.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(figure)
-        Path(tmp).unlink(missing_ok=True)
     return out
 
 

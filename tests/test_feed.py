@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from pipeline.errors import PublishError
-from pipeline.feed import (
+from pipeline.publish.feed import (
     Chapter,
     Entry,
     FeedOptions,
@@ -22,7 +22,7 @@ from pipeline.feed import (
     playlist,
     podcast_guid,
 )
-from pipeline.program import PLAN, plan
+from pipeline.publish.program import PLAN, plan
 from pipeline.template import builtin_routines
 from pipeline.tuning import SAFETY_NOTE
 

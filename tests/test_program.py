@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.encode import ffmpeg_exe
-from pipeline.serve import byte_range, make_server
+from pipeline.publish.serve import byte_range, make_server
 from pipeline.tuning import SAFETY_NOTE
 
 from .conftest import SHORT_ROUTINE

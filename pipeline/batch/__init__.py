@@ -5,9 +5,10 @@ planned = plan(variants)                  # keys every output; unchanged ones ar
 report = run_batch(planned, cache_dir=...)  # narration first, then -j N workers or dask
 """
 
+from .jobs import Event
 from .matrix import Matrix, Variant, expand, load_matrix, parse_matrix, with_lists
 from .plan import Planned, plan, stamp_path
-from .run import EXECUTORS, BatchReport, Event, Outcome, run_batch
+from .run import EXECUTORS, BatchReport, Outcome, run_batch
 
 __all__ = [
     "EXECUTORS",

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,14 +21,13 @@ from typing import Any
 
 from .. import __version__
 from ..errors import PmrError
+from ..files import sha256_file_cached, write_atomic
 from ..narration import VoiceProfile, load_voice
 from ..publish import sidecar_paths
 from ..template import Script, load_script
 from .matrix import Variant
 
 STAMP_SUFFIX = ".pmr.json"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 # Modules that don't shape the audio: editing them doesn't rebuild outputs.
 _NOT_AUDIO = ("cli.py", "batch")
 
@@ -113,16 +110,7 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
         # transcripts, chapters, manifest: a deleted one makes the variant stale
         "sidecars": sorted(p.name for p in sidecar_paths(out).values() if p.is_file()),
     }
-    target = stamp_path(out)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1, sort_keys=True, default=str)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp made it private; give it the output's mode
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(stamp_path(out), json.dumps(record, indent=1, sort_keys=True, default=str))
 
 
 def remove_stamp(out: Path) -> None:
@@ -177,13 +165,4 @@ def _background_material(background: str) -> str:
     path = Path(background)
     if not path.is_file():
         return background
-    return f"file sha256 {_file_digest(str(path.resolve()), path.stat().st_mtime_ns)}"
-
-
-@cache
-def _file_digest(path: str, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return f"file sha256 {sha256_file_cached(str(path.resolve()), path.stat().st_mtime_ns)}"

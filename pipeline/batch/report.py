@@ -18,7 +18,8 @@ from rich.progress import (
 )
 
 from .. import __version__
-from .run import BatchReport, Event, OnEvent
+from .jobs import Event, OnEvent
+from .run import BatchReport
 
 
 def table(report: BatchReport) -> str:

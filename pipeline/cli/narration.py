@@ -15,7 +15,7 @@ from ..narration import ClipCache, Clips, available_voices, default_cache_dir, l
 from ..narration.profiles import parse_voice
 from ..narration.recorded import recording_script, script_csv, script_markdown
 from ..narration.speak import speak_line
-from ..publish import write_atomic
+from ..files import write_atomic
 from ..template import load_script
 from ..tuning import SAMPLE_RATE_HZ
 from .options import (

@@ -39,7 +39,7 @@ def feed_command(
 
       pmr feed output --title "Evening PMR" --author "Sam" --base-url https://example.org/pmr/
     """
-    from ..feed import FeedOptions, write_feed
+    from ..publish.feed import FeedOptions, write_feed
 
     options = FeedOptions(
         title=title,
@@ -92,7 +92,7 @@ def program_command(
 
       pmr program --weeks 4 --out output/program --base-url http://192.168.1.20:8000/
     """
-    from ..program import ProgramOptions, build_program
+    from ..publish.program import ProgramOptions, build_program
 
     first = _parse_date(start) if start else None
     options = ProgramOptions(
@@ -131,7 +131,7 @@ def export_command(
 
       pmr export /media/phone/Music --from output/program
     """
-    from ..export import export
+    from ..publish.export import export
 
     for item in export(source, dest, series):
         typer.echo(
@@ -150,7 +150,7 @@ def index_command(
     """Write OUTPUT_DIR/index.html: a player per session with its length, chapters, transcript,
     and links to the feed and playlists. Open it from the disk or through `pmr serve`.
     """
-    from ..index_page import write_index
+    from ..publish.index_page import write_index
 
     typer.echo(str(write_index(output_dir, title)))
 
@@ -168,7 +168,7 @@ def serve_command(
     For a phone on the same Wi-Fi: build the feed with --base-url http://<this machine's
     address>:8000/ and run `pmr serve OUTPUT_DIR --host 0.0.0.0`.
     """
-    from ..serve import make_server
+    from ..publish.serve import make_server
 
     server = make_server(output_dir, host, port)
     bound_host, bound_port = server.server_address[:2]

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from .build import BuildOptions, BuildResult, build
-from .errors import PublishError
+from ..build import BuildOptions, BuildResult, build
+from ..errors import PublishError
+from ..names import safe_filename
+from ..template import builtin_routines
+from .cover import check_cover
 from .feed import FeedOptions, check_base_url, write_feed
-from .names import safe_filename
-from .publish import EpisodeInfo, check_cover
-from .template import builtin_routines
+from .tags import EpisodeInfo
 
 MAX_WEEKS = 52
 PUBLISH_TIME_UTC = time(6, 0)  # early morning in Europe, the night before in the Americas
@@ -156,40 +157,10 @@ def build_program(
     if options.out.exists() and not options.out.is_dir():
         raise PublishError(f"{options.out}: is a file; give a folder for the program")
     options.out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for index, episode in enumerate(episodes, start=1):
-        info = EpisodeInfo(
-            series=options.title,
-            title=episode.title,
-            description=episode.description,
-            artist=options.author,
-            track=index,
-            track_total=len(episodes),
-            pub_date=episode.pub_date,
-            cover=options.cover,
-            extra={
-                "program": {
-                    "week": episode.week,
-                    "phase": episode.phase,
-                    "routine_wanted": episode.routine_wanted,
-                }
-            },
-        )
-        name = safe_filename(f"{index:02d} {episode.title}", ".mp3")
-        results.append(
-            build(
-                BuildOptions(
-                    routine=episode.routine,
-                    minutes=episode.minutes,
-                    voice=options.voice,
-                    out=options.out / name,
-                    cache_dir=options.cache_dir,
-                    background=options.background,
-                    episode=info,
-                ),
-                on_progress,
-            )
-        )
+    results = [
+        build(_episode_options(options, index, episode, len(episodes)), on_progress)
+        for index, episode in enumerate(episodes, start=1)
+    ]
     feed = write_feed(
         options.out,
         FeedOptions(
@@ -204,3 +175,35 @@ def build_program(
         ),
     )
     return results, feed
+
+
+def _episode_options(
+    options: ProgramOptions, index: int, episode: PlannedEpisode, total: int
+) -> BuildOptions:
+    """The build of the program's episode number `index` (of `total`)."""
+    info = EpisodeInfo(
+        series=options.title,
+        title=episode.title,
+        description=episode.description,
+        artist=options.author,
+        track=index,
+        track_total=total,
+        pub_date=episode.pub_date,
+        cover=options.cover,
+        extra={
+            "program": {
+                "week": episode.week,
+                "phase": episode.phase,
+                "routine_wanted": episode.routine_wanted,
+            }
+        },
+    )
+    return BuildOptions(
+        routine=episode.routine,
+        minutes=episode.minutes,
+        voice=options.voice,
+        out=options.out / safe_filename(f"{index:02d} {episode.title}", ".mp3"),
+        cache_dir=options.cache_dir,
+        background=options.background,
+        episode=info,
+    )
