@@ -11,11 +11,11 @@ from typing import Annotated
 import typer
 
 from ..errors import EncodeError, VoiceError
+from ..files import write_atomic
 from ..narration import ClipCache, Clips, available_voices, default_cache_dir, load_voice, narrate
 from ..narration.profiles import parse_voice
 from ..narration.recorded import recording_script, script_csv, script_markdown
 from ..narration.speak import speak_line
-from ..files import write_atomic
 from ..template import load_script
 from ..tuning import SAMPLE_RATE_HZ
 from .options import (
