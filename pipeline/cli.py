@@ -494,7 +494,7 @@ def validate_command(
 
     Example: pmr validate my-routine.toml
     """
-    from .validate import validate
+    from .template import validate
 
     with user_errors():
         typer.echo(validate(routine))
@@ -512,7 +512,7 @@ def new_command(
 
     Example: pmr new my-evening --from full
     """
-    from .validate import new_routine
+    from .template import new_routine
 
     with user_errors():
         path = new_routine(name, source, folder)
