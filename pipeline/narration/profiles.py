@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import VoiceError, did_you_mean
+from ..template.tomlfile import read_toml
 
 ENGINES = ("piper", "gtts", "recorded")
 ONLINE_ENGINES = ("gtts",)
@@ -113,10 +113,7 @@ def _number(path: Path, doc: dict[str, Any], key: str, default: float, lo: float
 
 
 def parse_voice(path: Path) -> VoiceProfile:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VoiceError(f"{path}: can't read voice profile: {exc}") from None
+    doc = read_toml(path, VoiceError, lead="can't read voice profile")
     for key in doc:
         if key not in PROFILE_KEYS:
             raise VoiceError(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from ..errors import VoiceError
 from ..template import Line, Pause, Script
+from ..template.tomlfile import read_toml
 from ..tuning import SAMPLE_RATE_HZ
 from .audio_io import decode_audio
 from .engines import RawClip
@@ -67,12 +67,10 @@ class MissingRecordings(VoiceError):
 def load_pack(folder: Path) -> Pack:
     """Read and validate pack.toml; every problem names the file and key."""
     manifest = folder / "pack.toml"
-    try:
-        doc = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VoiceError(f"{manifest}: no such file; a recorded voice pack needs one") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VoiceError(f"{manifest}: can't read the pack: {exc}") from None
+    doc = read_toml(
+        manifest, VoiceError, missing="no such file; a recorded voice pack needs one",
+        lead="can't read the pack",
+    )  # fmt: skip
     for key in doc:
         if key not in ("pack", "lines"):
             raise VoiceError(f"{manifest}: {key}: unknown table; valid: pack, lines")
