@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 from .. import __version__
-from .run import BatchReport, Event, OnEvent
+from .run import BatchProgress, BatchReport, OnProgress
 
 
 def table(report: BatchReport) -> str:
@@ -71,7 +71,7 @@ def as_json(report: BatchReport) -> str:
 
 
 @contextlib.contextmanager
-def live_progress(console: Console) -> Iterator[OnEvent]:
+def live_progress(console: Console) -> Iterator[OnProgress]:
     """An overall bar with ETA and one row per variant being rendered, on stderr;
     silent when stderr is not a terminal."""
     bar = Progress(
@@ -87,7 +87,7 @@ def live_progress(console: Console) -> Iterator[OnEvent]:
     overall: dict[str, TaskID] = {}
     rows: dict[str, TaskID] = {}
 
-    def on_event(event: Event) -> None:
+    def on_event(event: BatchProgress) -> None:
         count = f"{event.done}/{event.total}"
         if event.kind == "narrating":
             if "narrating" not in overall:

@@ -1,4 +1,4 @@
-"""Run a planned batch: narration first (each unique line once), then variants in parallel.
+"""Run a assessed batch: narration first (each unique line once), then variants in parallel.
 
 Narration runs in this process, one (routine, voice) pair after another, so every unique
 (line, voice) is synthesized once through the shared clip cache and each engine is driven at
@@ -32,7 +32,7 @@ from ..build import BuildOptions, build
 from ..errors import BatchError, PmrError
 from ..narration import ClipCache, narrate
 from ..publish import sidecar_paths
-from .plan import Planned, stamp_path, write_stamp
+from .staleness import Assessed, stamp_path, write_stamp
 
 Status = Literal["built", "skipped", "failed"]
 EXECUTORS = ("local", "dask")
@@ -63,8 +63,8 @@ class BatchReport:
 
 
 @dataclass(frozen=True)
-class Event:
-    """Progress: ('narrating', '', lines done, lines), ('rendering', label, frames, frames),
+class BatchProgress:
+    """BatchProgress: ('narrating', '', lines done, lines), ('rendering', label, frames, frames),
     ('done', label, variants done, variants to build)."""
 
     kind: Literal["narrating", "rendering", "done"]
@@ -73,7 +73,7 @@ class Event:
     total: int
 
 
-OnEvent = Callable[[Event], None]
+OnProgress = Callable[[BatchProgress], None]
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,20 @@ class Rendered:
 class Job:
     """One variant to render, as sent to a worker."""
 
-    planned: Planned
+    assessed: Assessed
     options: BuildOptions  # absolute paths: workers may run elsewhere
     stamp: bool = True  # False after an unasked-for fallback: the next run retries
     note: str = ""  # said in the report beside a built variant
 
 
 def run_batch(
-    planned: Sequence[Planned],
+    assessed: Sequence[Assessed],
     *,
     cache_dir: Path,
     jobs: int | None = None,
     executor: str = "local",
     scheduler: str | None = None,
-    on_event: OnEvent | None = None,
+    on_event: OnProgress | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Build every variant that is not up to date; `jobs` worker processes for `local`
@@ -113,31 +113,31 @@ def run_batch(
     started = time.monotonic()
     emit = on_event or (lambda event: None)
     cache_dir = Path(cache_dir).absolute()
-    todo = [p for p in planned if not p.up_to_date]
+    todo = [p for p in assessed if not p.up_to_date]
     outcomes: dict[Path, Outcome] = {
         p.variant.out: Outcome(
             p.variant.label, p.variant.out, "skipped", "up to date", 0.0, _size(p.variant.out)
         )
-        for p in planned
+        for p in assessed
         if p.up_to_date
     }
     # A cluster that can't be reached fails fast (exit 2), before any narration.
     client = _connect_dask(scheduler) if executor == "dask" and todo else None
     try:
-        return _run(planned, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
+        return _run(assessed, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
     finally:
         if client is not None:
             client.close()
 
 
 def _run(
-    planned: Sequence[Planned],
-    todo: Sequence[Planned],
+    assessed: Sequence[Assessed],
+    todo: Sequence[Assessed],
     outcomes: dict[Path, Outcome],
     cache_dir: Path,
     jobs: int | None,
     client: Any,
-    emit: OnEvent,
+    emit: OnProgress,
     on_notice: Callable[[str], None] | None,
     started: float,
 ) -> BatchReport:
@@ -149,7 +149,7 @@ def _run(
         reason = narrated.errors.get(pair) or _make_folder(p.variant.out.parent)
         if reason:
             outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
-            emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
+            emit(BatchProgress("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
             continue
         options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
         note = narrated.fell_back.get(pair, "")
@@ -158,10 +158,10 @@ def _run(
         jobs_.append(Job(p, options, stamp=not note, note=note))
 
     def finished(job: Job, r: Rendered) -> None:
-        out = job.planned.variant.out
+        out = job.assessed.variant.out
         status: Status = "failed" if r.reason else "built"
         outcomes[out] = Outcome(
-            job.planned.variant.label,
+            job.assessed.variant.label,
             out,
             status,
             r.reason or job.note,
@@ -169,18 +169,20 @@ def _run(
             r.size_bytes,
             r.wall_s,
         )
-        emit(Event("done", job.planned.variant.label, _built_or_failed(outcomes), len(todo)))
+        label = job.assessed.variant.label
+        emit(BatchProgress("done", label, _built_or_failed(outcomes), len(todo)))
 
     if todo:
-        emit(Event("done", "", _built_or_failed(outcomes), len(todo)))  # shows the overall bar
+        # shows the overall bar
+        emit(BatchProgress("done", "", _built_or_failed(outcomes), len(todo)))
     try:
         if client is not None:
             _run_dask(jobs_, client, finished)
         else:
             _run_local(jobs_, jobs or os.cpu_count() or 1, finished, emit)
     finally:
-        _sweep_temp_files([job.planned.variant.out for job in jobs_])
-    ordered = tuple(outcomes[p.variant.out] for p in planned)
+        _sweep_temp_files([job.assessed.variant.out for job in jobs_])
+    ordered = tuple(outcomes[p.variant.out] for p in assessed)
     return BatchReport(
         ordered, narrated.unique, narrated.synthesized, time.monotonic() - started, narrated.notices
     )
@@ -209,7 +211,7 @@ def _built_or_failed(outcomes: dict[Path, Outcome]) -> int:
 Pair = tuple[str, str, int, bool, bool, bool]
 
 
-def _pair(p: Planned) -> Pair:
+def _pair(p: Assessed) -> Pair:
     """What narration depends on: routine, voice, sample rate (Hz) and the narration options
     (offline, strict, fill_missing)."""
     o = p.variant.build_options(None)
@@ -226,9 +228,9 @@ class Narrated:
 
 
 def narrate_all(
-    todo: Sequence[Planned],
+    todo: Sequence[Assessed],
     cache: ClipCache,
-    emit: OnEvent,
+    emit: OnProgress,
     on_notice: Callable[[str], None] | None = None,
 ) -> Narrated:
     """Synthesize the union of lines over all variants to build, each (line, voice) once,
@@ -238,7 +240,7 @@ def narrate_all(
     those variants are built from the fallback's clips but not stamped, so the next run
     tries the real voice again.
     """
-    pairs: dict[Pair, Planned] = {}
+    pairs: dict[Pair, Assessed] = {}
     for p in todo:
         pairs.setdefault(_pair(p), p)
     unique = {
@@ -254,7 +256,7 @@ def narrate_all(
         offset = done
 
         def progress(stage: str, n: int, _: int, offset: int = offset) -> None:
-            emit(Event("narrating", "", offset + n, total))
+            emit(BatchProgress("narrating", "", offset + n, total))
 
         try:
             clips = narrate(
@@ -282,7 +284,7 @@ def narrate_all(
                     "not stamped, so the next run tries again"
                 )
         done += len(list(p.script.lines()))
-        emit(Event("narrating", "", done, total))
+        emit(BatchProgress("narrating", "", done, total))
     return Narrated(len(unique), made, errors, fell_back, tuple(notices))
 
 
@@ -295,7 +297,7 @@ def render_variant(job: Job, on_progress=None) -> Rendered:
     try:
         result = build(options, on_progress)
         if job.stamp:
-            write_stamp(result.path, job.planned.key, job.planned.variant)
+            write_stamp(result.path, job.assessed.key, job.assessed.variant)
     except PmrError as exc:
         return Rendered(str(exc), wall_s=time.monotonic() - start)
     except OSError as exc:
@@ -332,7 +334,7 @@ def _local_task(job: Job) -> Rendered:
 
     def progress(stage: str, done: int, total: int) -> None:
         if _queue is not None and stage == "rendering":
-            _queue.put((job.planned.variant.label, done, total))
+            _queue.put((job.assessed.variant.label, done, total))
 
     _busy = True
     try:
@@ -347,7 +349,7 @@ def _run_local(
     todo: Sequence[Job],
     jobs: int,
     finished: Callable[[Job, Rendered], None],
-    emit: OnEvent,
+    emit: OnProgress,
 ) -> None:
     if not todo:
         return
@@ -385,11 +387,11 @@ def _run_local(
         queue.close()
 
 
-def _relay(queue: Any, emit: OnEvent) -> None:
+def _relay(queue: Any, emit: OnProgress) -> None:
     """Parent side: per-variant render progress from the workers to the progress display."""
     while (item := queue.get()) is not None:
         label, done, total = item
-        emit(Event("rendering", label, done, total))
+        emit(BatchProgress("rendering", label, done, total))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
