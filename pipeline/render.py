@@ -3,7 +3,7 @@
 The session is never held whole: `render_blocks` yields (frames, channels) float32 blocks of a
 fixed size (the last one shorter). Narration, cues, ducking and fades are computed from
 absolute sample positions; the bed is a generator that carries its filter state from block to
-block (pipeline/sound/backgrounds.py). Every gain comes from a MixPlan decided before the first
+block (pipeline/sound/backgrounds.py). Every gain comes from a MixScore decided before the first
 block (pipeline/sound/mix.py), so memory stays flat however long the session is.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from .fit import Timeline
 from .sound.backgrounds import BACKGROUNDS, make_bed
 from .sound.loudness import block_energies, measure
-from .sound.mix import MixPlan, MixSettings, bed_envelope, plan_mix, speech_spans
+from .sound.mix import MixScore, MixSettings, bed_envelope, score_mix, speech_spans
 from .sound.voice import VoiceClip, condition
 from .tuning import BLOCK_FRAMES, FADE_OUT_S
 
@@ -32,13 +32,13 @@ def render_blocks(
     background: str = "pad",
     block_frames: int = BLOCK_FRAMES,
     *,
-    plan: MixPlan | None = None,
+    plan: MixScore | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the mixed session block by block, (frames, channels) float32: narration and cues
     at the plan's gains over a ducked, faded bed. Without a plan, one is made for the
     podcast preset from clips measured in memory (the build passes a plan from cached clips)."""
     if plan is None:
-        plan = plan_mix(timeline, _measured(timeline, load_clip), MixSettings(background))
+        plan = score_mix(timeline, _measured(timeline, load_clip), MixSettings(background))
     rate, channels = timeline.rate_hz, plan.channels
     sounds = plan.sounds
     starts = [s.start for s in sounds]

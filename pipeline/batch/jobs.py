@@ -13,11 +13,11 @@ from typing import Literal
 
 from ..build import BuildOptions, build
 from ..errors import PmrError
-from .plan import Planned, stamp_path, write_stamp
+from .staleness import Assessed, stamp_path, write_stamp
 
 
 @dataclass(frozen=True)
-class Event:
+class BatchProgress:
     """Progress: ('narrating', '', lines done, lines), ('rendering', label, frames, frames),
     ('done', label, variants done, variants to build)."""
 
@@ -27,7 +27,7 @@ class Event:
     total: int
 
 
-OnEvent = Callable[[Event], None]
+OnProgress = Callable[[BatchProgress], None]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Rendered:
 class Job:
     """One variant to render, as sent to a worker."""
 
-    planned: Planned
+    assessed: Assessed
     options: BuildOptions  # absolute paths: workers may run elsewhere
     stamp: bool = True  # False after an unasked-for fallback: the next run retries
     note: str = ""  # said in the report beside a built variant
@@ -59,7 +59,7 @@ def render_variant(job: Job, on_progress=None) -> Rendered:
     try:
         result = build(options, on_progress)
         if job.stamp:
-            write_stamp(result.path, job.planned.key, job.planned.variant)
+            write_stamp(result.path, job.assessed.key, job.assessed.variant)
     except PmrError as exc:
         return Rendered(str(exc), wall_s=time.monotonic() - start)
     except OSError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from .jobs import Event, Job, OnEvent, Rendered, render_variant
+from .jobs import BatchProgress, Job, OnProgress, Rendered, render_variant
 
 _queue: Any = None  # in a worker: where progress goes
 _busy = False
@@ -39,7 +39,7 @@ def _local_task(job: Job) -> Rendered:
 
     def progress(stage: str, done: int, total: int) -> None:
         if _queue is not None and stage == "rendering":
-            _queue.put((job.planned.variant.label, done, total))
+            _queue.put((job.assessed.variant.label, done, total))
 
     _busy = True
     try:
@@ -54,7 +54,7 @@ def run_local(
     todo: Sequence[Job],
     jobs: int,
     finished: Callable[[Job, Rendered], None],
-    emit: OnEvent,
+    emit: OnProgress,
 ) -> None:
     if not todo:
         return
@@ -92,11 +92,11 @@ def run_local(
         queue.close()
 
 
-def _relay(queue: Any, emit: OnEvent) -> None:
+def _relay(queue: Any, emit: OnProgress) -> None:
     """Parent side: per-variant render progress from the workers to the progress display."""
     while (item := queue.get()) is not None:
         label, done, total = item
-        emit(Event("rendering", label, done, total))
+        emit(BatchProgress("rendering", label, done, total))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ..errors import PmrError
 from ..narration import ClipCache, Clips, narrate
-from .jobs import Event, OnEvent
-from .plan import Planned
+from .jobs import BatchProgress, OnProgress
+from .staleness import Assessed
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class NarrationKey:
     fill_missing: bool
 
     @classmethod
-    def of(cls, p: Planned) -> NarrationKey:
+    def of(cls, p: Assessed) -> NarrationKey:
         o = p.variant.build_options(None)
         return cls(
             p.variant.routine, p.variant.voice, o.rate_hz, o.offline, o.strict, o.fill_missing
@@ -44,9 +44,9 @@ class Narrated:
 
 
 def narrate_all(
-    todo: Sequence[Planned],
+    todo: Sequence[Assessed],
     cache: ClipCache,
-    emit: OnEvent,
+    emit: OnProgress,
     on_notice: Callable[[str], None] | None = None,
 ) -> Narrated:
     """Synthesize the union of lines over all variants to build, each (line, voice) once,
@@ -56,7 +56,7 @@ def narrate_all(
     those variants are built from the fallback's clips but not stamped, so the next run
     tries the real voice again.
     """
-    keys: dict[NarrationKey, Planned] = {}
+    keys: dict[NarrationKey, Assessed] = {}
     for p in todo:
         keys.setdefault(NarrationKey.of(p), p)
     unique = {
@@ -72,7 +72,7 @@ def narrate_all(
     for key, p in keys.items():
 
         def progress(stage: str, n: int, _: int, offset: int = done) -> None:
-            emit(Event("narrating", "", offset + n, total))
+            emit(BatchProgress("narrating", "", offset + n, total))
 
         try:
             clips = _narrate(key, p, cache, progress, on_notice)
@@ -86,13 +86,13 @@ def narrate_all(
             if note := _fallback_note(key, p, clips):
                 fell_back[key] = note
         done += len(list(p.script.lines()))
-        emit(Event("narrating", "", done, total))
+        emit(BatchProgress("narrating", "", done, total))
     return Narrated(len(unique), made, errors, fell_back, tuple(notices))
 
 
 def _narrate(
     key: NarrationKey,
-    p: Planned,
+    p: Assessed,
     cache: ClipCache,
     progress: Callable[[str, int, int], None],
     on_notice: Callable[[str], None] | None,
@@ -110,7 +110,7 @@ def _narrate(
     )
 
 
-def _fallback_note(key: NarrationKey, p: Planned, clips: Clips) -> str:
+def _fallback_note(key: NarrationKey, p: Assessed, clips: Clips) -> str:
     """Why these variants won't be stamped, when a voice other than theirs spoke unasked."""
     others = sorted(set(clips.voices.values()) - {p.voice.name})
     if not others or key.offline or key.fill_missing:

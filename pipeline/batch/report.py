@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 from .. import __version__
-from .jobs import Event, OnEvent
+from .jobs import BatchProgress, OnProgress
 from .run import BatchReport
 
 
@@ -72,7 +72,7 @@ def as_json(report: BatchReport) -> str:
 
 
 @contextlib.contextmanager
-def live_progress(console: Console, quiet: bool = False) -> Iterator[OnEvent]:
+def live_progress(console: Console, quiet: bool = False) -> Iterator[OnProgress]:
     """An overall bar with ETA and one row per variant being rendered, on stderr;
     silent with --quiet or when stderr is not a terminal."""
     bar = Progress(
@@ -88,7 +88,7 @@ def live_progress(console: Console, quiet: bool = False) -> Iterator[OnEvent]:
     overall: dict[str, TaskID] = {}
     rows: dict[str, TaskID] = {}
 
-    def on_event(event: Event) -> None:
+    def on_event(event: BatchProgress) -> None:
         count = f"{event.done}/{event.total}"
         if event.kind == "narrating":
             if "narrating" not in overall:

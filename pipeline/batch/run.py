@@ -1,4 +1,4 @@
-"""Run a planned batch: narration first (each unique line once), then variants in parallel.
+"""Run a assessed batch: narration first (each unique line once), then variants in parallel.
 
 Narration runs in this process first (`narrate.py`), so every unique (line, voice) is
 synthesized once through the shared clip cache. Rendering then fans out as `jobs.Job`s: to
@@ -25,10 +25,10 @@ from ..files import sweep_if_unlocked
 from ..narration import ClipCache
 from ..publish import sidecar_paths
 from .cluster import connect_dask, run_dask
-from .jobs import Event, Job, OnEvent, Rendered
+from .jobs import BatchProgress, Job, OnProgress, Rendered
 from .local import run_local
 from .narrate import NarrationKey, narrate_all
-from .plan import Planned, stamp_path
+from .staleness import Assessed, stamp_path
 
 Status = Literal["built", "skipped", "failed"]
 EXECUTORS = ("local", "dask")
@@ -58,13 +58,13 @@ class BatchReport:
 
 
 def run_batch(
-    planned: Sequence[Planned],
+    assessed: Sequence[Assessed],
     *,
     cache_dir: Path,
     jobs: int | None = None,
     executor: str = "local",
     scheduler: str | None = None,
-    on_event: OnEvent | None = None,
+    on_event: OnProgress | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Build every variant that is not up to date; `jobs` worker processes for `local`
@@ -74,31 +74,31 @@ def run_batch(
     started = time.monotonic()
     emit = on_event or (lambda event: None)
     cache_dir = Path(cache_dir).absolute()
-    todo = [p for p in planned if not p.up_to_date]
+    todo = [p for p in assessed if not p.up_to_date]
     outcomes: dict[Path, Outcome] = {
         p.variant.out: Outcome(
             p.variant.label, p.variant.out, "skipped", "up to date", 0.0, _size(p.variant.out)
         )
-        for p in planned
+        for p in assessed
         if p.up_to_date
     }
     # A cluster that can't be reached fails fast (exit 2), before any narration.
     client = connect_dask(scheduler) if executor == "dask" and todo else None
     try:
-        return _run(planned, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
+        return _run(assessed, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
     finally:
         if client is not None:
             client.close()
 
 
 def _run(
-    planned: Sequence[Planned],
-    todo: Sequence[Planned],
+    assessed: Sequence[Assessed],
+    todo: Sequence[Assessed],
     outcomes: dict[Path, Outcome],
     cache_dir: Path,
     jobs: int | None,
     client: Any,
-    emit: OnEvent,
+    emit: OnProgress,
     on_notice: Callable[[str], None] | None,
     started: float,
 ) -> BatchReport:
@@ -110,7 +110,7 @@ def _run(
         reason = narrated.errors.get(key) or _make_folder(p.variant.out.parent)
         if reason:
             outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
-            emit(Event("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
+            emit(BatchProgress("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
             continue
         options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
         note = narrated.fell_back.get(key, "")
@@ -119,10 +119,10 @@ def _run(
         jobs_.append(Job(p, options, stamp=not note, note=note))
 
     def finished(job: Job, r: Rendered) -> None:
-        out = job.planned.variant.out
+        out = job.assessed.variant.out
         status: Status = "failed" if r.reason else "built"
         outcomes[out] = Outcome(
-            job.planned.variant.label,
+            job.assessed.variant.label,
             out,
             status,
             r.reason or job.note,
@@ -130,18 +130,22 @@ def _run(
             r.size_bytes,
             r.wall_s,
         )
-        emit(Event("done", job.planned.variant.label, _built_or_failed(outcomes), len(todo)))
+        emit(
+            BatchProgress("done", job.assessed.variant.label, _built_or_failed(outcomes), len(todo))
+        )
 
     if todo:
-        emit(Event("done", "", _built_or_failed(outcomes), len(todo)))  # shows the overall bar
+        emit(
+            BatchProgress("done", "", _built_or_failed(outcomes), len(todo))
+        )  # shows the overall bar
     try:
         if client is not None:
             run_dask(jobs_, client, finished)
         else:
             run_local(jobs_, jobs or os.cpu_count() or 1, finished, emit)
     finally:
-        _sweep_temp_files([job.planned.variant.out for job in jobs_])
-    ordered = tuple(outcomes[p.variant.out] for p in planned)
+        _sweep_temp_files([job.assessed.variant.out for job in jobs_])
+    ordered = tuple(outcomes[p.variant.out] for p in assessed)
     return BatchReport(
         ordered, narrated.unique, narrated.synthesized, time.monotonic() - started, narrated.notices
     )

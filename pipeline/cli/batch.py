@@ -68,17 +68,17 @@ def batch_command(
 
       pmr batch variants.toml --executor dask --scheduler tcp://10.0.0.5:8786
     """
-    from ..batch import expand, load_matrix, plan, run_batch, with_lists
+    from ..batch import assess, expand, load_matrix, run_batch, with_lists
     from ..batch.report import as_json, live_progress, table
     from ..batch.series import series_due, update_series
 
     base = load_matrix(matrix) if matrix is not None else None
     lists = {"routines": routines, "minutes": minutes, "voices": voices}
     grid = with_lists(base, **lists, backgrounds=backgrounds, out_dir=out_dir, name=name)
-    planned = plan(expand(grid), force=force)
+    assessed = assess(expand(grid), force=force)
     with live_progress(err, quiet) as on_event:
         report = run_batch(
-            planned,
+            assessed,
             cache_dir=cache_dir or default_cache_dir(),
             jobs=jobs,
             executor=executor,

@@ -39,7 +39,7 @@ def new_command(
 
     Example: pmr new my-evening --from full
     """
-    from ..validate import new_routine
+    from ..template import new_routine
 
     path = new_routine(name, source, folder)
     typer.echo(f"{path}  (edit it, then: pmr validate {path}; pmr build {path} -m 10)")
@@ -58,6 +58,6 @@ def validate_command(
 
     Example: pmr validate my-routine.toml
     """
-    from ..validate import validate
+    from ..template import validate
 
     typer.echo(validate(routine))

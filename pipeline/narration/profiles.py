@@ -6,7 +6,6 @@ recorded pack's folder) by that engine's `EngineOptions` in engines/."""
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import VoiceError, did_you_mean
+from ..template.tomlfile import read_toml
 from .engines import REGISTRY, EngineOptions
 from .engines.base import number, string
 
@@ -88,10 +88,7 @@ def load_voice(name: str) -> VoiceProfile:
 
 
 def parse_voice(path: Path) -> VoiceProfile:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VoiceError(f"{path}: can't read voice profile: {exc}") from None
+    doc = read_toml(path, VoiceError, lead="can't read voice profile")
     for key in ("name", "engine", "language"):
         if not isinstance(doc.get(key), str) or not doc[key]:
             raise VoiceError(f"{path}: {key}: needs a non-empty string")

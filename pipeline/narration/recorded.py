@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import csv
 import io
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import VoiceError
 from ..template import Line, Pause, Script
+from ..template.tomlfile import read_toml
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg")
 PACK_KEYS = ("language", "gain_db", "trim", "speaker")
@@ -51,12 +51,10 @@ class Pack:
 def load_pack(folder: Path) -> Pack:
     """Read and validate pack.toml; every problem names the file and key."""
     manifest = folder / "pack.toml"
-    try:
-        doc = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VoiceError(f"{manifest}: no such file; a recorded voice pack needs one") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VoiceError(f"{manifest}: can't read the pack: {exc}") from None
+    doc = read_toml(
+        manifest, VoiceError, missing="no such file; a recorded voice pack needs one",
+        lead="can't read the pack",
+    )  # fmt: skip
     for key in doc:
         if key not in ("pack", "lines"):
             raise VoiceError(f"{manifest}: {key}: unknown table; valid: pack, lines")

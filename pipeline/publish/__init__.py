@@ -10,8 +10,8 @@ goes through `pipeline.files`. The names a build needs are re-exported here.
 from .cover import check_cover, draw_cover
 from .sidecars import (
     MANIFEST_SUFFIX,
-    Cue,
-    cues,
+    Caption,
+    captions,
     file_input,
     sidecar_paths,
     srt,
@@ -23,10 +23,10 @@ from .tags import DEFAULT_SERIES, EpisodeInfo, ffmetadata, id3_tags, now_utc, pr
 __all__ = [
     "DEFAULT_SERIES",
     "MANIFEST_SUFFIX",
-    "Cue",
+    "Caption",
     "EpisodeInfo",
+    "captions",
     "check_cover",
-    "cues",
     "draw_cover",
     "ffmetadata",
     "file_input",

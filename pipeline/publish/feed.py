@@ -35,7 +35,7 @@ INDEX_NAME = "index.html"
 
 
 @dataclass(frozen=True)
-class Chapter:
+class ChapterMark:
     start_s: float
     title: str
 
@@ -56,7 +56,7 @@ class Entry:
     vtt: str
     srt: str
     chapters_file: str
-    chapters: tuple[Chapter, ...]
+    chapters: tuple[ChapterMark, ...]
 
     @property
     def guid(self) -> str:
@@ -116,7 +116,7 @@ def _entry(path: Path) -> Entry:
             vtt=doc["transcripts"]["vtt"],
             srt=doc["transcripts"]["srt"],
             chapters_file=doc["chapters_file"],
-            chapters=tuple(Chapter(float(c["start_s"]), c["title"]) for c in doc["chapters"]),
+            chapters=tuple(ChapterMark(float(c["start_s"]), c["title"]) for c in doc["chapters"]),
         )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PublishError(f"{path}: can't read this manifest entry ({exc})") from None

@@ -1,7 +1,7 @@
 """A practice program as a podcast series, following the source's advice: practise twice a day
 until you get used to it, then once a day, or even only three or four times a week.
 
-`PLAN` is a data table. Each phase lists the routines it would like, best first, each with the
+`SCHEDULE` is a data table. Each phase lists the routines it would like, best first, each with the
 length it should have; the first routine that exists is used, so the program works today with
 only `full` and picks up `learn`, `short` and `quick` as soon as they ship. One episode per week:
 the listener replays it as often as the week's advice says.
@@ -36,7 +36,7 @@ class Phase:
     advice: str
 
 
-PLAN: tuple[Phase, ...] = (
+SCHEDULE: tuple[Phase, ...] = (
     Phase(
         "learn", 1, (("learn", 20.0), ("full", 20.0)), "twice a day",
         "Learn the muscle groups",
@@ -75,7 +75,7 @@ class PlannedEpisode:
     pub_date: datetime
 
 
-def plan(
+def schedule(
     weeks: int,
     start: date,
     available: tuple[str, ...],
@@ -117,11 +117,11 @@ def plan(
 
 def _phase_of(week: int) -> Phase:
     end = 0
-    for phase in PLAN:
+    for phase in SCHEDULE:
         end += phase.weeks
         if week <= end:
             return phase
-    return PLAN[-1]
+    return SCHEDULE[-1]
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def build_program(
     if options.cover is not None:
         check_cover(options.cover)
     start = options.start or datetime.now(UTC).date()
-    episodes = plan(
+    episodes = schedule(
         options.weeks, start, tuple(builtin_routines()), options.routine, options.minutes
     )
     if options.out.exists() and not options.out.is_dir():

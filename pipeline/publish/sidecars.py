@@ -26,7 +26,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 
 
 @dataclass(frozen=True)
-class Cue:
+class Caption:
     """One transcript cue: a spoken line placed in frames."""
 
     id: str
@@ -36,7 +36,7 @@ class Cue:
     line_id: str = ""  # the Script line it speaks (`id` differs for a repeated round)
 
 
-def cues(script: Script, timeline: Timeline) -> tuple[Cue, ...]:
+def captions(script: Script, timeline: Timeline) -> tuple[Caption, ...]:
     """The spoken lines with their text, in timeline order. A line spoken again (a repeated
     round) gets the id 'line-id#2', as WebVTT cue identifiers must be unique."""
     text = {line.id: line.text for line in script.lines()}
@@ -45,7 +45,7 @@ def cues(script: Script, timeline: Timeline) -> tuple[Cue, ...]:
     for event in timeline.of_kind("line"):
         seen[event.ref] = seen.get(event.ref, 0) + 1
         cue_id = event.ref if seen[event.ref] == 1 else f"{event.ref}#{seen[event.ref]}"
-        out.append(Cue(cue_id, event.start, event.end, text[event.ref], event.ref))
+        out.append(Caption(cue_id, event.start, event.end, text[event.ref], event.ref))
     return tuple(out)
 
 
@@ -57,7 +57,7 @@ def _clock(frames: int, rate_hz: int, decimal: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{decimal}{millis:03d}"
 
 
-def webvtt(cue_list: tuple[Cue, ...], rate_hz: int) -> str:
+def webvtt(cue_list: tuple[Caption, ...], rate_hz: int) -> str:
     """A W3C WebVTT transcript; text is escaped (&, <, >) so '-->' can't end a cue early."""
     out = ["WEBVTT", ""]
     for cue in cue_list:
@@ -67,7 +67,7 @@ def webvtt(cue_list: tuple[Cue, ...], rate_hz: int) -> str:
     return "\n".join(out)
 
 
-def srt(cue_list: tuple[Cue, ...], rate_hz: int) -> str:
+def srt(cue_list: tuple[Caption, ...], rate_hz: int) -> str:
     """A SubRip transcript (numbered cues, comma before milliseconds)."""
     out = []
     for number, cue in enumerate(cue_list, start=1):
@@ -111,7 +111,7 @@ def write_sidecars(
     entry only exists once everything it names does). `loudness` is what ffmpeg's ebur128
     meter read from the finished MP3 while it was encoded, if it was measured."""
     paths = sidecar_paths(mp3)
-    cue_list = cues(script, timeline)
+    cue_list = captions(script, timeline)
     title = episode_title(script, timeline, episode)
     _write(paths["vtt"], webvtt(cue_list, timeline.rate_hz))
     _write(paths["srt"], srt(cue_list, timeline.rate_hz))
@@ -151,7 +151,7 @@ def write_sidecars(
     return paths
 
 
-def _spoken(cue: Cue, clips: Clips, rate_hz: int) -> dict[str, object]:
+def _spoken(cue: Caption, clips: Clips, rate_hz: int) -> dict[str, object]:
     """A manifest's record of one spoken line: who spoke it, and when (s)."""
     return {
         "id": cue.id,

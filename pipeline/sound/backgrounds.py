@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RenderError
-from .filters import OverlapAdd, Section, biquad, kernel
+from .filters import Biquad, OverlapAdd, biquad, kernel
 
 BACKGROUNDS = {
     "pad": "a slowly evolving soft chord (A major, detuned partials, gentle low-pass)",
@@ -162,7 +162,7 @@ def _pink(rate_hz: int) -> np.ndarray:
     return kernel((pink, soft), round(0.2 * rate_hz))
 
 
-def _brown_sections(rate_hz: int) -> tuple[Section, ...]:
+def _brown_sections(rate_hz: int) -> tuple[Biquad, ...]:
     """-6 dB/octave: a leaky integrator (corner 10 Hz) after a 25 Hz high-pass (no rumble)."""
     leak = math.exp(-2 * math.pi * 10.0 / rate_hz)
     high = biquad("highpass", 25.0, 1 / math.sqrt(2), rate_hz)

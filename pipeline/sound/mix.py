@@ -1,4 +1,4 @@
-"""Timeline + conditioned clips + settings -> MixPlan: every gain decided before rendering.
+"""Timeline + conditioned clips + settings -> MixScore: every gain decided before rendering.
 
 The session's integrated loudness is predicted, not measured: the cached 400 ms block energies
 of each placed clip and cue, plus the bed's calibrated energy over the pauses, are gated the
@@ -89,7 +89,7 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class MixPlan:
+class MixScore:
     rate_hz: int
     channels: int
     sounds: tuple[Placed, ...]  # narration and cues, sorted by start
@@ -123,7 +123,9 @@ def cue_placements(timeline: Timeline, settings: MixSettings) -> list[tuple[int,
     return sorted(out)
 
 
-def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings) -> MixPlan:
+def score_mix(
+    timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings
+) -> MixScore:
     """Decide every gain of the session so its integrated loudness lands on the target."""
     rate, channels = timeline.rate_hz, settings.target.channels
     target = settings.target.lufs - MP3_LEVEL_DB  # what the PCM needs for the MP3 to land
@@ -214,7 +216,7 @@ def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSe
             placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db), ceiling, envelope))
         else:
             placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db)))
-    return MixPlan(
+    return MixScore(
         rate_hz=rate,
         channels=channels,
         sounds=tuple(sorted(placed, key=lambda s: s.start)),

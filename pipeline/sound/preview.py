@@ -14,7 +14,7 @@ from ..fit import Timeline
 from ..render import render_blocks
 from .backgrounds import resolve
 from .meter import Measured, measure_file
-from .mix import MixSettings, plan_mix
+from .mix import MixSettings, score_mix
 
 MAX_PREVIEW_S = 600.0
 
@@ -45,7 +45,7 @@ def preview(
         raise RenderError(f"--seconds {seconds}: give 1 to {MAX_PREVIEW_S:g} seconds")
     check_output_path(out)
     timeline = Timeline(rate_hz, round(seconds * rate_hz), (), ())
-    plan = plan_mix(timeline, {}, settings)
+    plan = score_mix(timeline, {}, settings)
 
     def no_clip(line_id: str) -> np.ndarray:
         raise KeyError(line_id)  # a preview has no narration

@@ -33,7 +33,7 @@ _NOT_AUDIO = ("cli.py", "batch")
 
 
 @dataclass(frozen=True)
-class Planned:
+class Assessed:
     variant: Variant
     key: str  # sha256 hex of everything that shapes the output
     script: Script
@@ -41,20 +41,20 @@ class Planned:
     up_to_date: bool
 
 
-def plan(variants: Sequence[Variant], force: bool = False) -> tuple[Planned, ...]:
+def assess(variants: Sequence[Variant], force: bool = False) -> tuple[Assessed, ...]:
     """Key every variant and compare with its stamp. Reads templates, profiles and background
     files once each; never imports an engine or touches audio."""
     scripts = {r: load_script(r) for r in dict.fromkeys(v.routine for v in variants)}
     voices = {n: load_voice(n) for n in dict.fromkeys(v.voice for v in variants)}
     scripts_text = {r: repr(script) for r, script in scripts.items()}
     voices_material = {n: voice_material(voice) for n, voice in voices.items()}
-    planned = []
+    assessed = []
     for variant in variants:
         script, voice = scripts[variant.routine], voices[variant.voice]
         key = variant_key(variant, scripts_text[variant.routine], voices_material[variant.voice])
         fresh = not force and stamp_matches(variant.out, key)
-        planned.append(Planned(variant, key, script, voice, fresh))
-    return tuple(planned)
+        assessed.append(Assessed(variant, key, script, voice, fresh))
+    return tuple(assessed)
 
 
 def variant_key(variant: Variant, script_text: str, voice: dict[str, Any]) -> str:
