@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
 from ..errors import TemplateError
+from ..files import write_atomic
 from .expand import expand
 from .load import resolve_routine
 from .model import ID_PATTERN
@@ -32,13 +31,7 @@ def new_routine(name: str, source: str, folder: Path) -> Path:
     if not count:
         raise TemplateError(f"{source}: has no routine.name line to rename")
     expand(tomllib.loads(text), source=str(target))  # the copy must load as it is
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.link(tmp, target)  # fails rather than overwrite a file that appeared meanwhile
+    try:  # never replaces a file that appeared meanwhile
+        return write_atomic(target, text, replace=False)
     except FileExistsError:
         raise TemplateError(f"{target} already exists; choose another name or remove it") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
