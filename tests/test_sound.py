@@ -234,9 +234,7 @@ def test_same_options_give_identical_pcm_and_seed_changes_noise(
                 cache_dir=cache_dir, background="ocean", seed=seed, measure=False,
             )
         )  # fmt: skip
-        return np.concatenate(
-            list(render_blocks(result.timeline, result.clips.load, plan=result.plan))
-        )
+        return np.concatenate(list(render_blocks(result.timeline, result.plan)))
 
     first, again, other = pcm(3), pcm(3), pcm(4)
     assert np.array_equal(first, again)

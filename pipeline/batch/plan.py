@@ -125,10 +125,6 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
         raise
 
 
-def remove_stamp(out: Path) -> None:
-    stamp_path(out).unlink(missing_ok=True)
-
-
 @cache
 def code_digest() -> str:
     """sha256 of pmr's audio-shaping source files, so a code change rebuilds even when the

@@ -37,10 +37,6 @@ MAX_FILE_S = 300.0  # a longer file is cut here: a 5-minute loop is long enough,
 MIN_FILE_S = 1.0
 
 
-def is_file_background(name: str) -> bool:
-    return name not in BACKGROUNDS
-
-
 class Bed:
     """The next `n` frames of a background on each `render(n)` call."""
 
