@@ -170,23 +170,7 @@ def draw_png(
         + [Patch(color="#333333", label="narration")],
         loc="upper right", ncol=len(kinds) + 1, fontsize=8, bbox_to_anchor=(1.0, -0.02),
     )  # fmt: skip
-    # background level relative to the voice: the mixer's own model (its level under the
-    # voice in pauses, ducked under speech with its ramps, faded in and out)
-    grid = np.linspace(0, timeline.total - 1, 4000).astype(np.int64)
-    envelope = bed_envelope(
-        grid, speech_spans(timeline), timeline.total, rate, timeline.fade_out_s or FADE_OUT_S
-    )
-    level = -bed_level_lu + 20 * np.log10(np.maximum(envelope, 1e-3))
-    if background == "none":
-        level = np.full(grid.shape, np.nan)
-    bottom.plot(grid / rate / 60, level, color="#2e7d32", lw=1)
-    bottom.set_ylim(-bed_level_lu + BED_DUCK_DB - 12, -bed_level_lu + 6)
-    bottom.set_ylabel("background\n(LU under voice)")
-    bottom.set_xlabel("minutes")
-    bottom.set_xlim(0, minutes)
-    bottom.grid(alpha=0.3)
-    if background == "none":
-        bottom.text(minutes / 2, -bed_level_lu - 5, "no background", ha="center")
+    _draw_bed(bottom, timeline, background, bed_level_lu)
     figure.tight_layout()
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png.tmp")
     try:
@@ -197,6 +181,30 @@ def draw_png(
         plt.close(figure)
         Path(tmp).unlink(missing_ok=True)
     return out
+
+
+def _draw_bed(bottom, timeline: Timeline, background: str, bed_level_lu: float) -> None:
+    """The background's level relative to the voice, by the mixer's own model (its level under
+    the voice in pauses, ducked under speech with its ramps, faded in and out)."""
+    grid = np.linspace(0, timeline.total - 1, 4000).astype(np.int64)
+    envelope = bed_envelope(
+        grid,
+        speech_spans(timeline),
+        timeline.total,
+        timeline.rate_hz,
+        timeline.fade_out_s or FADE_OUT_S,
+    )
+    level = -bed_level_lu + 20 * np.log10(np.maximum(envelope, 1e-3))
+    if background == "none":
+        level = np.full(grid.shape, np.nan)
+    bottom.plot(grid / timeline.rate_hz / 60, level, color="#2e7d32", lw=1)
+    bottom.set_ylim(-bed_level_lu + BED_DUCK_DB - 12, -bed_level_lu + 6)
+    bottom.set_ylabel("background\n(LU under voice)")
+    bottom.set_xlabel("minutes")
+    bottom.set_xlim(0, timeline.seconds / 60)
+    bottom.grid(alpha=0.3)
+    if background == "none":
+        bottom.text(timeline.seconds / 60 / 2, -bed_level_lu - 5, "no background", ha="center")
 
 
 def _clock(seconds: float) -> str:

@@ -85,9 +85,9 @@ def _private_cache(shared: Path, folder: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def cache_dir(shared_cache: Path, tmp_path: Path) -> Iterator[Path]:
-    """This test's own clip cache, starting warm."""
-    with _private_cache(shared_cache, tmp_path / "clip-cache") as folder:
+def cache_dir(shared_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This test's own clip cache, starting warm (beside its tmp_path, not in it)."""
+    with _private_cache(shared_cache, tmp_path_factory.mktemp("cache")) as folder:
         yield folder
 
 
