@@ -121,7 +121,7 @@ def build(
                 finish=pub.finish,
             ) as mp3,
         ):
-            for block in render_blocks(timeline, clips.load, plan=plan):
+            for block in render_blocks(timeline, plan):
                 mp3.write(block)
                 if on_progress:
                     on_progress("rendering", mp3.frames_written, timeline.total)

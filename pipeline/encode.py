@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +63,18 @@ def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class Mp3Output:
+    """The end of the encoder's command: what the encode maps and where its stream is muxed.
+    The default writes one MP3 file with chapters, tags and cover mapped in; a subclass may
+    route the stream elsewhere (sound/meter.py tees it to the loudness meter)."""
+
+    publishing: bool = True  # map the chapters, tags and cover inputs into this encode
+
+    def muxer_args(self, output: Path) -> list[str]:
+        return ["-id3v2_version", "3", "-f", "mp3", str(output)]
+
+
 class Mp3Writer:
     """Context manager around one ffmpeg process; `write` takes (frames, channels) float32.
 
@@ -72,6 +85,7 @@ class Mp3Writer:
     """
 
     stdout: int = subprocess.DEVNULL  # a subclass may take ffmpeg's stdout (e.g. to meter it)
+    output: Mp3Output = Mp3Output()  # how the command ends: a subclass may give another spec
 
     def __init__(
         self,
@@ -94,13 +108,13 @@ class Mp3Writer:
         self._file: contextlib.ExitStack | None = None  # holds the atomic temp file
         self._log = None
 
-    def command(self, output: Path, publishing: bool = True) -> list[str]:
+    def command(self, output: Path) -> list[str]:
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *(self.publishing_args() if publishing else ["-map", "0:a"]),
+            *(self.publishing_args() if self.output.publishing else ["-map", "0:a"]),
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
-            "-id3v2_version", "3", *self.tag_args(), "-f", "mp3", str(output),
+            *self.tag_args(), *self.output.muxer_args(output),
         ]  # fmt: skip
 
     def tag_args(self) -> list[str]:

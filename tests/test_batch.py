@@ -211,12 +211,12 @@ def app_():
 
 
 @pytest.fixture(scope="module")
-def local_batch(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def local_batch(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     """Four variants built once with two worker processes: the reference for several tests."""
     folder = tmp_path_factory.mktemp("local-batch")
     grid = parse_matrix(_matrix(folder), source="m.toml", base=folder)
     events: list = []
-    report = run_batch(assess(expand(grid)), cache_dir=cache_dir, jobs=2, on_event=events.append)
+    report = run_batch(assess(expand(grid)), cache_dir=module_cache, jobs=2, on_event=events.append)
     return folder, grid, report, events
 
 

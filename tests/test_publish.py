@@ -31,7 +31,7 @@ ROUTINE = SHORT_ROUTINE.replace(
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def published(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     folder = tmp_path_factory.mktemp("publish")
     routine = folder / "mini.toml"
     routine.write_text(ROUTINE)
@@ -45,7 +45,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
         routine=str(routine),
         minutes=1.2,
         out=folder / "mini.mp3",
-        cache_dir=cache_dir,
+        cache_dir=module_cache,
         background="none",
         episode=episode,
     )

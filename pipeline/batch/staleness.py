@@ -113,10 +113,6 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
     write_atomic(stamp_path(out), json.dumps(record, indent=1, sort_keys=True, default=str))
 
 
-def remove_stamp(out: Path) -> None:
-    stamp_path(out).unlink(missing_ok=True)
-
-
 @cache
 def code_digest() -> str:
     """sha256 of pmr's audio-shaping source files, so a code change rebuilds even when the

@@ -10,7 +10,6 @@ across block edges, identical for a given seed, and no session-long array exists
 from __future__ import annotations
 
 import math
-import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RenderError
+from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
 from .filters import Biquad, OverlapAdd, biquad, kernel
 
 BACKGROUNDS = {
@@ -35,10 +35,7 @@ BINAURAL_CARRIER_HZ = 200.0
 LOOP_CROSSFADE_S = 2.0
 MAX_FILE_S = 300.0  # a longer file is cut here: a 5-minute loop is long enough, memory stays small
 MIN_FILE_S = 1.0
-
-
-def is_file_background(name: str) -> bool:
-    return name not in BACKGROUNDS
+FILE_SILENCE_DBFS = -70.0  # quieter than this at a file's ends is dead air, cut before looping
 
 
 class Bed:
@@ -305,24 +302,19 @@ def crossfade_loop(audio: np.ndarray, fade: int) -> np.ndarray:
 
 
 def decode_file(path: Path, rate_hz: int) -> np.ndarray:
-    """(frames, 2) float32 of an audio file, decoded and resampled by ffmpeg.
-
-    ffmpeg is called directly rather than through pydub: pydub probes files with ffprobe,
-    which the imageio-ffmpeg binary does not include, and ffmpeg's resampler beats pydub's."""
-    from ..encode import ffmpeg_exe
-
-    command = [
-        ffmpeg_exe(), "-v", "error", "-nostdin", "-t", str(MAX_FILE_S), "-i", str(path),
-        "-vn", "-f", "f32le", "-ac", "2", "-ar", str(rate_hz), "pipe:1",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True)
-    if result.returncode != 0 or not result.stdout:
-        why = result.stderr.decode(errors="replace").strip().splitlines()
+    """(frames, 2) float32 of an audio file (at most MAX_FILE_S), resampled, with silence at
+    either end cut so the loop has no dead air at its seam."""
+    why, segment = "", None
+    try:
+        segment = load_segment(path, Decoding(rate_hz, 2, max_s=MAX_FILE_S))
+    except DecodeFailed as exc:
+        why = exc.reason
+    if segment is None or len(segment.raw_data) == 0:
         raise RenderError(
-            f"{path}: can't decode this as audio ({why[-1] if why else 'no audio stream'}); "
+            f"{path}: can't decode this as audio ({why or 'no audio stream'}); "
             "give an audio file (mp3, wav, flac, ogg, m4a) or a name from `pmr backgrounds`"
         )
-    return np.frombuffer(result.stdout, dtype="<f4").reshape(-1, 2).copy()
+    return to_array(trim(segment, FILE_SILENCE_DBFS, 0.0))
 
 
 def _to_channels(stereo: np.ndarray, channels: int) -> np.ndarray:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...errors import VoiceError
-from ...tuning import SAMPLE_RATE_HZ
-from ..audio_io import decode_audio
+from ...sound.audiofile import to_array, trim
+from ...tuning import CLIP_PAD_S, CLIP_SILENCE_DBFS, SAMPLE_RATE_HZ
+from ..audio_io import decode_segment
 from ..recorded import Pack, load_pack
 from .base import Engine, EngineOptions, MissingLines, RawClip, string
 
@@ -83,5 +84,7 @@ class RecordedEngine(Engine):
         if line_id not in self.pack.recordings:
             raise MissingRecordings(self.profile.name, self.pack.folder, [line_id or text])
         rec = self.pack.recordings[line_id]
-        samples = decode_audio(rec.path, SAMPLE_RATE_HZ, self.profile.pace)
-        return RawClip(samples, SAMPLE_RATE_HZ, trim=rec.trim, gain_db=rec.gain_db)
+        take = decode_segment(rec.path, SAMPLE_RATE_HZ, self.profile.pace)
+        if rec.trim:  # pydub cuts the take's silence to the fixed pad; the stage need not
+            take = trim(take, CLIP_SILENCE_DBFS, CLIP_PAD_S)
+        return RawClip(to_array(take), SAMPLE_RATE_HZ, trim=False, gain_db=rec.gain_db)
