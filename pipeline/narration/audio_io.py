@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydub import AudioSegment
 
 from ..errors import VoiceError
-from ..sound.audiofile import DecodeFailed, Decoding, load_segment, to_array
+from ..sound.audiofile import AudioSegment, DecodeFailed, Decoding, load_segment, to_array
 from ..tuning import SAMPLE_RATE_HZ
 
 
