@@ -19,9 +19,8 @@ from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseExtension
 
-from .. import __version__
 from ..errors import PublishError
-from ..files import write_atomic
+from ..files import mark, write_atomic
 from ..names import safe_filename
 from ..tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
 from .cover import check_cover, draw_cover
@@ -170,7 +169,7 @@ def feed_xml(entries: tuple[Entry, ...], options: FeedOptions, image_name: str) 
     fg.link(href=url, rel="self")
     fg.link(href=base + INDEX_NAME, rel="alternate")  # after self: feedgen's <link> is the last
     fg.language(language)
-    fg.generator("pmr", __version__)
+    fg.generator(mark())
     fg.author({"name": options.author, **({"email": options.email} if options.email else {})})
     fg.image(base + quote(image_name), title=options.title, link=base + INDEX_NAME)
     fg.podcast.itunes_author(options.author)
@@ -249,7 +248,7 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
 
 def playlist(entries: tuple[Entry, ...]) -> str:
     """An extended M3U (UTF-8, .m3u8) with relative paths, in listening order."""
-    lines = ["#EXTM3U"]
+    lines = ["#EXTM3U", f"# {mark()}"]
     for entry in entries:
         lines += [f"#EXTINF:{round(entry.duration_s)},{entry.series} - {entry.title}", entry.file]
     return "\n".join(lines) + "\n"

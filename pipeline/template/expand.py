@@ -15,7 +15,7 @@ from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
 from .steps import parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "minutes")
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
 SECTION_KEYS = ("id", "title", "steps", "tense", "release")
@@ -45,6 +45,7 @@ def expand(
     fade_out = _attempt(where, None, _fade_out, routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
+    minutes = _attempt(where, None, _minutes, routine.get("minutes"), where)
     return Script(
         name=name,
         title=title,
@@ -54,7 +55,20 @@ def expand(
         drop=drop,
         repeats=repeats,
         fade_out_s=fade_out,
+        minutes=minutes,
     )
+
+
+def _minutes(value: Any, where: Where) -> float | str | None:
+    """`[routine] minutes`: the length a build makes when --minutes is not given."""
+    if value is None or value == "natural":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        raise where.error(
+            "routine.minutes",
+            f'{value!r}: give a number of minutes (above 0, at most 600) or "natural"',
+        )
+    return float(value)
 
 
 def _attempt(where: Where, empty: T, check: Callable[..., T], *args: Any) -> T:
