@@ -21,6 +21,7 @@ from feedgen.ext.base import BaseExtension
 
 from ..errors import PublishError
 from ..files import mark, write_atomic
+from ..languages import bcp47
 from ..names import safe_filename
 from ..tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
 from .cover import check_cover, draw_cover
@@ -107,7 +108,7 @@ def _entry(path: Path) -> Entry:
             title=doc["title"],
             series=doc["series"],
             description=doc.get("description") or "",
-            language=doc["language"],
+            language=bcp47(str(doc["language"])),  # BCP 47 for RSS, WebVTT and HTML
             pub_date=datetime.fromisoformat(doc["pub_date"]),
             duration_s=float(doc["duration_s"]),
             size_bytes=int(doc["size_bytes"]),
@@ -160,7 +161,8 @@ def feed_xml(entries: tuple[Entry, ...], options: FeedOptions, image_name: str) 
 
     base = check_base_url(options.base_url)
     url = base + quote(options.feed_name)
-    language = options.language or Counter(e.language for e in entries).most_common(1)[0][0]
+    common = Counter(e.language for e in entries).most_common(1)[0][0]
+    language = bcp47(options.language) if options.language else common
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
