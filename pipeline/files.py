@@ -70,8 +70,9 @@ def mark() -> str:
 
 @contextlib.contextmanager
 def forcing(on: bool = True) -> Iterator[None]:
-    """--force: inside, any regular file may be replaced (never a node or a link)."""
-    token = _FORCE.set(on)
+    """--force: inside, any regular file may be replaced (never a node or a link); `on` False
+    keeps what an enclosing block set."""
+    token = _FORCE.set(on or _FORCE.get())
     try:
         yield
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..tuning import MAX_LINES, MAX_SECTIONS
 from . import fitrules
 from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
 from .steps import parse_pause, parse_steps
@@ -42,6 +43,7 @@ def expand(
     sections = _sections(_section_docs(document, where), cycle, pauses, where)
     drop, repeats = _attempt(where, ((), ()), _fit, document, sections, pauses, where)
     _check_line_ids(sections, repeats, where)
+    _attempt(where, None, _check_size, sections, repeats, where)
     fade_out = _attempt(where, None, _fade_out, routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
@@ -109,7 +111,20 @@ def _section_docs(document: Mapping[str, Any], where: Where) -> list[Any]:
         with where.item():
             raise where.error("sections", "needs at least one [[sections]] table")
         return []
+    if len(docs) > MAX_SECTIONS:  # checked before any is read: it bounds the work
+        with where.item():
+            raise where.error(
+                "sections", f"{len(docs)} sections; a template has at most {MAX_SECTIONS}"
+            )
+        return []
     return docs
+
+
+def _check_size(sections: list[Section], repeats: tuple[Repeat, ...], where: Where) -> None:
+    leads = [r.lead for r in repeats if r.lead is not None]
+    lines = sum(isinstance(s, Line) for section in sections + leads for s in section.steps)
+    if lines > MAX_LINES:
+        raise where.error("sections", f"{lines} spoken lines; a template has at most {MAX_LINES}")
 
 
 def _sections(
