@@ -92,14 +92,14 @@ def make_plan(
 
 
 def natural_note(plan: Plan) -> str:
-    """'natural length: 0.6465 min (38.790 s), exact: every clip is cached' (or estimated)."""
+    """'natural length 0.6465 min (38.790 s, exact: every clip is cached)', or estimated."""
     seconds = plan.natural_s
     how = (
         "exact: every clip is cached"
         if not plan.lengths.estimated
         else "estimated: exact once the lines are narrated (pmr narrate)"
     )
-    return f"natural length: {seconds / 60:.4f} min ({seconds:.3f} s), {how}"
+    return f"natural length {seconds / 60:.4f} min ({seconds:.3f} s, {how})"
 
 
 def cue_sheet(plan: Plan, width: int = 100) -> str:
@@ -114,8 +114,7 @@ def cue_sheet(plan: Plan, width: int = 100) -> str:
     rows = [
         f"{plan.script.name} with {plan.voice.name}: {_clock(timeline.seconds)} "
         f"(reaches {plan.reach}); clip lengths: {lengths.cached} cached, "
-        f"{lengths.estimated} estimated from text",
-        natural_note(plan),
+        f"{lengths.estimated} estimated from text; {natural_note(plan)}",
         f"{'start':>8}  {'section':<26} what",
     ]
     for event in timeline.events:
