@@ -205,7 +205,7 @@ def test_every_file_gets_the_umask_mode(mini_routine: Path, tmp_path: Path) -> N
     files = [p for p in (*cache.rglob("*"), *out.rglob("*")) if p.is_file()]
     kinds = {p.suffix for p in files}
     assert {".npy", ".f16", ".mp3", ".vtt", ".srt", ".json"} <= kinds, kinds
-    assert any("stamp" in p.name for p in files), [p.name for p in files]
+    assert any(p.name.endswith(".pmr.json") for p in files), [p.name for p in files]  # stamp
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {
         p.name: "0o664" for p in files
     }
