@@ -250,10 +250,10 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
 
 def playlist(entries: tuple[Entry, ...]) -> str:
     """An extended M3U (UTF-8, .m3u8) with relative paths, in listening order."""
-    lines = ["#EXTM3U", f"# {mark()}"]
+    lines = ["#EXTM3U"]
     for entry in entries:
         lines += [f"#EXTINF:{round(entry.duration_s)},{entry.series} - {entry.title}", entry.file]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, f"# {mark()}"]) + "\n"  # a comment line: pmr's mark
 
 
 def playlist_name(series: str) -> str:
