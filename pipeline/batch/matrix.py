@@ -19,6 +19,7 @@ from typing import Any
 from ..build import MAX_MINUTES, BuildOptions
 from ..errors import BatchError, did_you_mean
 from ..template.tomlfile import MatrixProblem, Where, read_toml
+from ..tuning import MAX_BATCH_VARIANTS
 from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
@@ -195,6 +196,19 @@ def with_lists(
         _check_name(name, where, "--name")
         changes["name"] = name
     return dataclasses.replace(base, **changes)
+
+
+def check_size(matrix: Matrix, yes: bool = False) -> int:
+    """The number of combinations; above MAX_BATCH_VARIANTS only with `yes` (--yes), checked
+    before the product is made."""
+    count = len(matrix.routines) * len(matrix.minutes) * len(matrix.voices)
+    count *= len(matrix.backgrounds)
+    if count > MAX_BATCH_VARIANTS and not yes:
+        raise BatchError(
+            f"{matrix.source}: matrix: {count} variants, more than {MAX_BATCH_VARIANTS} at once; "
+            "pass --yes to build them all, or list fewer routines, minutes, voices or backgrounds"
+        )
+    return count
 
 
 def expand(matrix: Matrix) -> tuple[Variant, ...]:

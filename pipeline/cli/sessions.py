@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..build import BuildOptions, build, check_minutes, mix_settings
+from ..build import BuildOptions, build, check_minutes, mix_settings, session_minutes
+from ..files import forcing
 from ..narration import ClipCache, default_cache_dir, load_voice
 from ..publish import DEFAULT_SERIES, EpisodeInfo
 from ..sound.backgrounds import BACKGROUNDS, FILE_DESCRIPTION, check_background
@@ -21,15 +22,16 @@ from .options import (
     Bitrate,
     CacheDir,
     FillMissing,
+    Force,
     Loudness,
     Measure,
-    Minutes,
     Mono,
     Offline,
     Quiet,
     RoutineArgument,
     SampleRate,
     Seed,
+    SessionMinutes,
     Strict,
     Voice,
     complete_background,
@@ -42,12 +44,17 @@ commands = typer.Typer()
 @commands.command("build")
 def build_command(
     routine: RoutineArgument = "full",
-    minutes: Minutes = 10.0,
+    minutes: SessionMinutes = None,
     voice: Voice = "piper-joe",
     out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Output MP3 [default: output/ROUTINE-Nmin-VOICE.mp3]."),
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output MP3, or a folder for it [default: output/ROUTINE-Nmin-VOICE.mp3].",
+        ),
     ] = None,
+    force: Force = False,
     background: Background = "pad",
     bed_level: BedLevel = BED_BELOW_VOICE_LU,
     chimes: Annotated[
@@ -98,7 +105,7 @@ def build_command(
         background=background, offline=offline, strict=strict, fill_missing=fill_missing,
         episode=EpisodeInfo(series=series, cover=cover), bitrate=bitrate, rate_hz=sample_rate,
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
-        section_chimes=section_chimes, tones=tones, seed=seed, measure=measure,
+        section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))
@@ -112,11 +119,12 @@ def build_command(
 @commands.command("plan")
 def plan_command(
     routine: RoutineArgument = "full",
-    minutes: Minutes = 10.0,
+    minutes: SessionMinutes = None,
     voice: Voice = "piper-joe",
     png: Annotated[
         Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
     ] = None,
+    force: Force = False,
     background: Background = "pad",
     cache_dir: CacheDir = None,
 ) -> None:
@@ -128,13 +136,17 @@ def plan_command(
     """
     from ..plan import cue_sheet, draw_png, make_plan
 
-    check_minutes(minutes)
+    if minutes is not None:
+        check_minutes(minutes)
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
-    plan = make_plan(load_script(routine), load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+    script = load_script(routine)
+    length = session_minutes(minutes, script)
+    plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, length)
     typer.echo(cue_sheet(plan))
     if png is not None:
-        typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
+        with forcing(force):
+            typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
 
 
 @commands.command("preview-background")

@@ -77,6 +77,7 @@ class Script:
     drop: tuple[str, ...] = ()
     repeats: tuple[Repeat, ...] = ()
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
+    minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
 
     def lines(self) -> Iterator[Line]:
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)
