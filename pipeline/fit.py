@@ -3,14 +3,17 @@
 Pure: no audio, no files. Fitting has two steps:
 
 1. Structure. The template's base structure is every section once. Shorter sessions leave out
-   the optional sections (`[fit] drop`, first named first); longer ones add runs of the
-   repeatable spans (`[[fit.repeat]]`, second runs of every span before third runs). This gives
-   a ladder of structures from shortest to longest; among those that can reach the target, the
-   one whose pauses move least from their defaults (as a share of their room) wins.
+   the optional sections (`[fit] drop`, first named first; essential sections never), but only
+   when the pauses at their minimum can't make the length otherwise; longer ones add runs of
+   the repeatable spans (`[[fit.repeat]]`, second runs of every span before third runs). Among
+   the shapes with the fewest drops that reach the target, the one whose pauses move least
+   from their defaults (as a share of their room) wins.
 2. Pauses. Fixed pauses (the 5 s hold) never change. Elastic pauses fill the remaining time by
    water-filling: each one moves from its default by `weight x level` seconds, clamped to its
    min and max, with one common level solved exactly; the frames lost to rounding go to the
    pauses with the largest remainders, so the timeline lands on the target to the sample.
+3. Patter. A fitted pause with a `patter` pool that runs longer than the routine's
+   `max_silence` gets lines of its pool inside it (patter.py); its length doesn't change.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Literal
 
 import numpy as np
 
+from . import patter
 from .errors import FitError
+from .patter import Rotation
 from .template import Cue, Line, Pause, Script, Section, Step
 
 EventKind = Literal["line", "pause", "cue"]
@@ -221,37 +226,69 @@ def fit(
         raise FitError(f"length {target_s!r} s: give a positive number of minutes")
     target = round(target_s * rate_hz)
     budget = choose(script, clip_frames, rate_hz, target, label)
-    lengths = iter(
+    lengths: Iterator[int] = iter(
         spread(
             budget.low, budget.default, budget.high, budget.weight, target - budget.fixed
         ).tolist()
     )
+    return _place(script, budget.parts, clip_frames, rate_hz, lengths)
+
+
+def _place(
+    script: Script,
+    played: tuple[Part, ...],
+    clip_frames: Mapping[str, int],
+    rate_hz: int,
+    lengths: Iterator[int],
+) -> Timeline:
+    """Events at their frames; a long pause with a patter pool gets its lines (patter.py)."""
+    rotation = Rotation(dict(script.patter))
     events: list[Event] = []
     chapters: list[Chapter] = []
     position = 0
-    for part in budget.parts:
+    for part in played:
         chapters.append(Chapter(part.chapter, part.title, position))
         for step in part.steps:
             if isinstance(step, Line):
-                length, kind, ref = clip_frames[step.id], "line", step.id
+                pieces = [("line", step.id, clip_frames[step.id])]
             elif isinstance(step, Pause):
                 length = _frames(step.min_s, rate_hz) if step.fixed else next(lengths)
-                kind, ref = "pause", step.kind
+                pieces = _pause_pieces(step, length, rotation, clip_frames, rate_hz, script)
             else:
                 assert isinstance(step, Cue)
-                length, kind, ref = 0, "cue", step.name
-            events.append(Event(kind, position, length, ref, part.chapter))
-            position += length
+                pieces = [("cue", step.name, 0)]
+            for kind, ref, length in pieces:
+                events.append(Event(kind, position, length, ref, part.chapter))  # type: ignore[arg-type]
+                position += length
     return Timeline(rate_hz, position, tuple(events), tuple(chapters), script.fade_out_s)
+
+
+def _pause_pieces(
+    step: Pause,
+    length: int,
+    rotation: Rotation,
+    clip_frames: Mapping[str, int],
+    rate_hz: int,
+    script: Script,
+) -> list[tuple[str, str, int]]:
+    if step.patter is None or step.silent:
+        return [("pause", step.kind, length)]
+    pieces = patter.fill(length, step.patter, rotation, clip_frames, rate_hz, script.max_silence_s)
+    return [("line", ref, n) if ref else ("pause", step.kind, n) for ref, n in pieces]
 
 
 def choose(
     script: Script, clip_frames: Mapping[str, int], rate_hz: int, target: int, label: str = ""
 ) -> Budget:
-    """The structure for `target` frames: the feasible one whose pauses move least from their
-    defaults, as a share of their room (see `Budget.strain`)."""
+    """The structure for `target` frames. Pauses shrink toward their minimum before any
+    optional section is dropped: the fewest drops that can reach the target. Among the shapes
+    with that many drops (the base and its added runs, when nothing is dropped), the one whose
+    pauses move least from their defaults, as a share of their room (see `Budget.strain`)."""
     budgets = _budgets(script, clip_frames, rate_hz)
     feasible = [b for b in budgets if b.span.low <= target <= b.span.high]
+    if feasible:
+        fewest = min(len(b.structure.dropped) for b in feasible)
+        feasible = [b for b in feasible if len(b.structure.dropped) == fewest]
     if not feasible:
         who = label or script.name
         raise FitError(

@@ -17,6 +17,7 @@ from .files import atomic_path, mark
 from .fit import Timeline, describe_reach, fit, natural_seconds
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
+from .patter import is_patter
 from .sound.mix import bed_envelope, speech_spans
 from .template import Script
 from .tuning import (
@@ -119,7 +120,7 @@ def cue_sheet(plan: Plan, width: int = 100) -> str:
     ]
     for event in timeline.events:
         if event.kind == "line":
-            what = f'"{texts[event.ref]}"'
+            what = f'{"patter " if is_patter(event.ref) else ""}"{texts[event.ref]}"'
         elif event.kind == "pause":
             what = (
                 f"[{event.ref} {event.length / rate:.1f} s{' fixed' if event.ref in fixed else ''}]"

@@ -18,6 +18,13 @@ FADE_OUT_S = 6.0
 
 CHIME_S = 4.0
 
+# Patter (issue 15): a fitted pause with a pool that runs longer than the routine's
+# max_silence gets guidance lines, evenly spaced, none sooner than PATTER_LEAD_S after the
+# pause starts (the listener first notices the release) and no gap shorter than that either.
+MAX_SILENCE_S = 25.0
+MIN_MAX_SILENCE_S, MAX_MAX_SILENCE_S = 10.0, 600.0
+PATTER_LEAD_S = 8.0
+
 # Cue names a template may use; the renderer synthesizes each.
 CUE_NAMES = ("chime",)
 MAX_LINE_CHARS = 600

@@ -4,6 +4,7 @@ clear range when the target is out of reach. Pure: no audio."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -161,7 +162,7 @@ def test_spread_fills_water_evenly_within_bounds(data) -> None:
 
 
 def test_relax_and_breathing_stretch_first() -> None:
-    script = load_script("full")
+    script = replace(load_script("full"), patter=())  # whole pauses, no patter inside
     clips = {line.id: 3 * RATE for line in script.lines()}
     natural = fit(script, clips, RATE, 1.0 * 60 * 12)  # near the natural length
     longer = fit(script, clips, RATE, natural.seconds + 120)
@@ -180,7 +181,7 @@ def test_relax_and_breathing_stretch_first() -> None:
 
 def test_structure_follows_the_length() -> None:
     """Short sessions drop optional sections in the template's order; long ones add rounds."""
-    script = load_script("full")
+    script = replace(load_script("full"), patter=())
     clips = {line.id: 3 * RATE for line in script.lines()}
     low, high = reachable(script, clips, RATE).low, reachable(script, clips, RATE).high
     shortest = fit(script, clips, RATE, low / RATE)

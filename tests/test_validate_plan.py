@@ -21,7 +21,7 @@ def _broken_full(tmp_path: Path) -> tuple[Path, str]:
     text = text.replace('title = "Progressive', 'titel = "Progressive', 1)
     text = text.replace('{ pause = "relax" }', '{ pause = "relx" }', 1)
     text = text.replace('id = "left-calf"', 'id = "left-foot"', 1)
-    text = text.replace('drop = ["learning"', 'drop = ["learnin"', 1)
+    text = text.replace('drop = ["rest"', 'drop = ["resst"', 1)
     text = text.replace("beat = { min = 0.6", "beat = { min = 9", 1)
     path = tmp_path / "mine.toml"
     path.write_text(text)
@@ -43,7 +43,7 @@ def test_validate_lists_every_problem_with_line_and_key(tmp_path: Path) -> None:
         (_line_of(text, "beat = {"), "pauses.beat: needs min <= default <= max"),
         (_line_of(text, '"relx"'), "cycle.steps[3].pause: unknown pause 'relx' (did you mean"),
         (_line_of(text, 'id = "left-foot"', 1), "sections[6].id: 'left-foot' is used by"),
-        (_line_of(text, "learnin"), "fit.drop[0]: no section 'learnin' (did you mean 'learning'?)"),
+        (_line_of(text, "resst"), "fit.drop[0]: no section 'resst' (did you mean 'rest'?)"),
     ]
     for line, message in expected:
         assert f"{path}:{line}: {message}" in result.output

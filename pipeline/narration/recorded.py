@@ -135,6 +135,9 @@ def recording_script(script: Script) -> list[ScriptRow]:
                 continue
             follow = next((s for s in steps[index + 1 :] if not isinstance(s, Line)), None)
             rows.append(ScriptRow(step.id, step.text, _direction(section.title, step, follow)))
+    for pool, lines in script.patter:
+        direction = f"calm and even; guidance said inside long '{pool}' pauses"
+        rows += [ScriptRow(line.id, line.text, direction) for line in lines]
     return rows
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..tuning import MAX_LINES, MAX_SECTIONS
+from ..tuning import MAX_LINES, MAX_SECTIONS, MAX_SILENCE_S
 from . import fitrules
 from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
 from .steps import parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "minutes")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "minutes", "max_silence")
 MAX_FADE_OUT_S = 600.0
-TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
-SECTION_KEYS = ("id", "title", "steps", "tense", "release")
+TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit", "patter")
+SECTION_KEYS = ("id", "title", "steps", "tense", "release", "essential")
 T = TypeVar("T")
 
 
@@ -38,7 +38,8 @@ def expand(
     routine = _attempt(where, {}, _table, document, "routine", where)
     where.check_keys(routine, ROUTINE_KEYS, "routine")
     name = _attempt(where, "routine", _routine_name, routine, where)
-    pauses = _pauses(document, where)
+    patter = _attempt(where, (), fitrules.patter_pools, document.get("patter", {}), where)
+    pauses = _pauses(document, tuple(name for name, _ in patter), where)
     cycle = _attempt(where, [], _cycle, document, where)
     sections = _sections(_section_docs(document, where), cycle, pauses, where)
     drop, repeats = _attempt(where, ((), ()), _fit, document, sections, pauses, where)
@@ -58,6 +59,8 @@ def expand(
         repeats=repeats,
         fade_out_s=fade_out,
         minutes=minutes,
+        patter=patter,
+        max_silence_s=_attempt(where, MAX_SILENCE_S, fitrules.max_silence, routine, where),
     )
 
 
@@ -87,11 +90,12 @@ def _routine_name(routine: Mapping[str, Any], where: Where) -> str:
     return name
 
 
-def _pauses(document: Mapping[str, Any], where: Where) -> dict[str, Pause]:
+def _pauses(document: Mapping[str, Any], pools: tuple[str, ...], where: Where) -> dict[str, Pause]:
     """`[pauses]`: named pauses; an invalid one stands in as 0 s so later steps can name it."""
     pauses: dict[str, Pause] = {}
     for kind, spec in _attempt(where, {}, _table, document, "pauses", where, False).items():
-        pauses[kind] = _attempt(where, Pause(kind, 0.0, 0.0, 0.0), parse_pause, kind, spec, where)
+        empty = Pause(kind, 0.0, 0.0, 0.0)
+        pauses[kind] = _attempt(where, empty, parse_pause, kind, spec, where, None, pools)
     return pauses
 
 
@@ -186,7 +190,10 @@ def _section(
         if not isinstance(raw_steps, list) or not raw_steps:
             raise where.error(key, "needs 'steps' (a list) or 'tense' and 'release'")
     steps = tuple(parse_steps(raw_steps, steps_key, section_id, variant, fill, pauses, where))
-    return Section(section_id, title, steps)
+    essential = doc.get("essential", False)
+    if not isinstance(essential, bool):
+        raise where.error(f"{key}.essential", f"{essential!r} must be true or false")
+    return Section(section_id, title, steps, essential)
 
 
 def _fit(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import did_you_mean
-from .model import ID_PATTERN, Pause, Repeat, Section
+from ..tuning import MAX_MAX_SILENCE_S, MAX_SILENCE_S, MIN_MAX_SILENCE_S
+from .model import ID_PATTERN, Line, Pause, Repeat, Section
 from .steps import parse_steps
 from .tomlfile import Where
 
@@ -26,11 +27,46 @@ def drop_order(value: Any, sections: list[Section], where: Where) -> tuple[str, 
                     f"fit.drop[{index}]",
                     f"no section {section_id!r}{did_you_mean(section_id, ids)}",
                 )
+            if sections[ids.index(section_id)].essential:
+                raise where.error(
+                    f"fit.drop[{index}]",
+                    f"{section_id!r} is essential (essential = true) and is never dropped",
+                )
             if section_id in value[:index]:
                 raise where.error(f"fit.drop[{index}]", f"{section_id!r} is named twice")
     if sections and set(value) >= set(ids):
         raise where.error("fit.drop", "leaves no section to keep; name only optional ones")
     return tuple(value)
+
+
+def patter_pools(value: Any, where: Where) -> tuple[tuple[str, tuple[Line, ...]], ...]:
+    """`[patter]`: named pools of guidance lines; line ids are `patter.POOL.N` (from 1)."""
+    if not isinstance(value, dict):
+        raise where.error("patter", "needs a [patter] table of name = [lines]")
+    pools = []
+    for name, lines in value.items():
+        key = f"patter.{name}"
+        with where.item():
+            if not ID_PATTERN.match(name):
+                raise where.error(key, f"{name!r} must be lowercase letters, digits and '-'")
+            if not isinstance(lines, list) or not lines:
+                raise where.error(key, "must be a non-empty list of lines")
+            steps = parse_steps(
+                [{"say": t} for t in lines], key, f"patter.{name}", 0, {}, {}, where
+            )
+            pools.append((name, tuple(s for s in steps if isinstance(s, Line))))
+    return tuple(pools)
+
+
+def max_silence(routine: dict[str, Any], where: Where) -> float:
+    """`[routine] max_silence`: the longest pause (s) with a patter pool left without words."""
+    value = routine.get("max_silence", MAX_SILENCE_S)
+    low, high = MIN_MAX_SILENCE_S, MAX_MAX_SILENCE_S
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise where.error(
+            "routine.max_silence", f"{value!r} must be a number of seconds, {low:g} to {high:g}"
+        )
+    return float(value)
 
 
 def repeats(

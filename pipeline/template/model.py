@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..tuning import MAX_SILENCE_S
+
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # routine, section and repeat ids
 
 
@@ -26,6 +28,8 @@ class Pause:
     default_s: float
     max_s: float
     weight: float = 1.0  # how fast it stretches or shrinks against the other elastic pauses
+    patter: str | None = None  # a `[patter]` pool whose lines fill it when it runs long
+    silent: bool = False  # a designed silence: never filled, whatever its length
 
     @property
     def fixed(self) -> bool:
@@ -47,6 +51,7 @@ class Section:
     id: str
     title: str
     steps: tuple[Step, ...]
+    essential: bool = False  # never left out by the fitter
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,21 @@ class Script:
     repeats: tuple[Repeat, ...] = ()
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
     minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
+    patter: tuple[tuple[str, tuple[Line, ...]], ...] = ()  # pool name -> lines, in rotation
+    max_silence_s: float = MAX_SILENCE_S  # longer fitted pauses with a pool get patter
 
     def lines(self) -> Iterator[Line]:
+        """Every line that may be spoken: sections, repeat lead-ins, then patter pools."""
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)
         for section in self.sections + leads:
             for step in section.steps:
                 if isinstance(step, Line):
                     yield step
+        for _name, pool in self.patter:
+            yield from pool
+
+    def pool(self, name: str) -> tuple[Line, ...]:
+        return dict(self.patter).get(name, ())
 
     @property
     def muscle_groups(self) -> int:

@@ -12,7 +12,7 @@ from .model import Cue, Line, Pause, Step
 from .tomlfile import Where
 
 STEP_KEYS = ("id", "say", "pause", "cue")
-PAUSE_KEYS = ("seconds", "min", "default", "max", "weight")
+PAUSE_KEYS = ("seconds", "min", "default", "max", "weight", "patter", "silent")
 MARKUP = re.compile(r"<[^>]*>|&[a-zA-Z#0-9]+;")
 
 
@@ -100,7 +100,10 @@ def _pause_step(value: Any, pauses: dict[str, Pause], where: Where, key: str) ->
     )
 
 
-def parse_pause(kind: str, spec: Any, where: Where, key: str | None = None) -> Pause:
+def parse_pause(
+    kind: str, spec: Any, where: Where, key: str | None = None, pools: tuple[str, ...] = ()
+) -> Pause:
+    """A named or inline pause; `pools` are the `[patter]` pool names it may carry."""
     key = key or f"pauses.{kind}"
     if isinstance(spec, int | float) and not isinstance(spec, bool):
         spec = {"seconds": spec}
@@ -109,9 +112,10 @@ def parse_pause(kind: str, spec: Any, where: Where, key: str | None = None) -> P
             key, "must be { seconds = N } or { min = A, default = B, max = C, weight = W }"
         )
     where.check_keys(spec, PAUSE_KEYS, key)
+    patter, silent = _fill(spec, key, where, pools)
     values = {}
     for name, value in spec.items():
-        if name not in PAUSE_KEYS:
+        if name not in PAUSE_KEYS or name in ("patter", "silent"):
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
             raise where.error(f"{key}.{name}", f"{value!r} must be a number of seconds, 0 to 3600")
@@ -123,7 +127,7 @@ def parse_pause(kind: str, spec: Any, where: Where, key: str | None = None) -> P
         if len(values) > 1 or "weight" in spec:
             raise where.error(key, "give either 'seconds' (fixed) or min/default/max (elastic)")
         s = values["seconds"]
-        return Pause(kind, s, s, s)
+        return Pause(kind, s, s, s, patter=patter, silent=silent)
     missing = [n for n in ("min", "default", "max") if n not in values]
     if missing:
         raise where.error(
@@ -131,7 +135,26 @@ def parse_pause(kind: str, spec: Any, where: Where, key: str | None = None) -> P
         )
     if not values["min"] <= values["default"] <= values["max"]:
         raise where.error(key, f"needs min <= default <= max, got {values}")
-    return Pause(kind, values["min"], values["default"], values["max"], weight)
+    return Pause(kind, values["min"], values["default"], values["max"], weight, patter, silent)
+
+
+def _fill(
+    spec: dict[str, Any], key: str, where: Where, pools: tuple[str, ...]
+) -> tuple[str | None, bool]:
+    """A pause's `patter` pool name and `silent` flag, checked against the `[patter]` pools."""
+    silent = spec.get("silent", False)
+    if not isinstance(silent, bool):
+        raise where.error(f"{key}.silent", f"{silent!r} must be true or false")
+    patter = spec.get("patter")
+    if patter is None:
+        return None, silent
+    if silent:
+        raise where.error(key, "give either 'patter' or 'silent = true', not both")
+    if not isinstance(patter, str) or patter not in pools:
+        valid = ", ".join(pools) or "none defined in [patter]"
+        hint = did_you_mean(str(patter), pools)
+        raise where.error(f"{key}.patter", f"no pool {patter!r}{hint}; valid: {valid}")
+    return patter, False
 
 
 def _clean_text(text: str, where: Where, key: str) -> str:
