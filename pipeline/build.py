@@ -18,6 +18,7 @@ from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
 from .sound.mix import MixPlan, MixSettings, plan_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
+from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
 from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
@@ -45,6 +46,8 @@ class BuildOptions:
     section_chimes: bool = False
     tones: bool = False
     seed: int = 0
+    room: str = "none"  # early reflections on synthetic voices (sound/voicechain.py ROOMS)
+    voice_chain: bool = True  # high-pass, de-essing and soft EQ on synthetic voices
     measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
@@ -73,6 +76,7 @@ def build(
     # Every option is checked before any narration or audio work is done.
     check_minutes(options.minutes)
     settings = mix_settings(options)
+    chain_for(options.room)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -103,7 +107,9 @@ def build(
         options.minutes * 60,
         label=f"{script.name} with {voice.name}",
     )
-    plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
+    chain = chain_for(options.room, dry=not options.voice_chain)
+    chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
+    plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz, chains), settings)
     episode, now = options.episode or EpisodeInfo(), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     writer = MeteredMp3Writer if options.measure and can_tee(out) else Mp3Writer

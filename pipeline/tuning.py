@@ -42,8 +42,6 @@ SPEECH_CHARS_PER_S = 19.5
 
 # gTTS (Google Translate TTS, online). Google takes at most 100 characters per request.
 GTTS_MAX_CHARS = 100
-GTTS_SENTENCE_PAUSE_S = 0.35  # silence joining pieces cut at a sentence end
-GTTS_CLAUSE_PAUSE_S = 0.2  # ... and at a comma, semicolon, colon or dash
 GTTS_CONNECT_TIMEOUT_S = 5.0
 GTTS_READ_TIMEOUT_S = 15.0
 GTTS_RETRIES = 4  # after the first attempt, on 429, 5xx, timeouts and refused connections

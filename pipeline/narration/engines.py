@@ -39,6 +39,8 @@ class EngineUnavailable(VoiceError):
 class Engine(Protocol):
     name: str
     concurrency: int  # lines synthesized at once (threads)
+    phrased: bool  # lines are spoken phrase by phrase (narration/phrased.py); False: whole
+    max_phrase_chars: int | None  # the longest text one call takes (None: any)
 
     def version(self) -> str:
         """Goes into cache keys: a new engine release re-synthesizes."""
@@ -52,6 +54,8 @@ class PiperEngine:
 
     name = "piper"
     concurrency = 1  # Piper already uses the cores; threads would only compete
+    phrased = True
+    max_phrase_chars = None
 
     def __init__(self, profile: VoiceProfile) -> None:
         self.profile = profile

@@ -11,6 +11,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import VoiceError, did_you_mean
+from .phrases import Phrasing, check_phrasing
 
 ENGINES = ("piper", "gtts", "recorded")
 ONLINE_ENGINES = ("gtts",)
@@ -28,6 +29,7 @@ PROFILE_KEYS = (
     "gain_db",
     "fallback",
     "pack",
+    "phrasing",
 )
 
 
@@ -44,6 +46,7 @@ class VoiceProfile:
     gain_db: float = 0.0
     fallback: str = ""  # profile used when this engine can't speak (unreachable, offline)
     pack: str = ""  # recorded: folder holding pack.toml (relative to the profile file)
+    phrasing: Phrasing | None = None  # pauses between phrases; None: the routine's
     source: Path = field(default=Path("."), compare=False)
 
     @property
@@ -157,6 +160,12 @@ def parse_voice(path: Path) -> VoiceProfile:
         raise VoiceError(f"{path}: pack: a recorded voice needs the folder of its pack.toml")
     if doc.get("fallback") == doc["name"]:
         raise VoiceError(f"{path}: fallback: a voice can't fall back to itself")
+    phrasing = None
+    if "phrasing" in doc:
+        try:
+            phrasing = check_phrasing(doc["phrasing"], f"{path}: phrasing")
+        except ValueError as error:
+            raise VoiceError(str(error)) from None
     return VoiceProfile(
         name=doc["name"],
         engine=engine,
@@ -169,5 +178,6 @@ def parse_voice(path: Path) -> VoiceProfile:
         gain_db=_number(path, doc, "gain_db", 0.0, -30, 10),
         fallback=str(doc.get("fallback", "")),
         pack=str(doc.get("pack", "")),
+        phrasing=phrasing,
         source=path,
     )

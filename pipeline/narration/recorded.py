@@ -139,6 +139,8 @@ class RecordedEngine:
     """Plays back a person's recordings; `synthesize` needs the line id, not the text."""
 
     name = "recorded"
+    phrased = False  # a take is played as recorded, pauses and all
+    max_phrase_chars = None
     concurrency = 2  # decoding is an ffmpeg process per line
 
     def __init__(self, profile: VoiceProfile) -> None:
