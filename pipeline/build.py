@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .delivery import Phrasing, resolve_pace
 from .encode import Mp3Writer, check_output_path, output_lock
-from .errors import FitError
+from .errors import FitError, VoiceError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
@@ -46,6 +47,7 @@ class BuildOptions:
     section_chimes: bool = False
     tones: bool = False
     seed: int = 0
+    pace: str | None = None  # a mood or a number: replaces the routine's pace (delivery.py)
     room: str = "none"  # early reflections on synthetic voices (sound/voicechain.py ROOMS)
     voice_chain: bool = True  # high-pass, de-essing and soft EQ on synthetic voices
     measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
@@ -77,6 +79,7 @@ def build(
     check_minutes(options.minutes)
     settings = mix_settings(options)
     chain_for(options.room)
+    pace, phrasing = narration_pace(options.pace)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -99,6 +102,8 @@ def build(
         strict=options.strict,
         fill_missing=options.fill_missing,
         on_notice=on_notice,
+        pace=pace,
+        phrasing=phrasing,
     )
     timeline = fit(
         script,
@@ -162,6 +167,18 @@ def mix_settings(options: BuildOptions) -> MixSettings:
         tones=options.tones,
         seed=options.seed,
     )
+
+
+def narration_pace(value: str | None) -> tuple[float | None, Phrasing | None]:
+    """--pace: (pace, phrasing) for narrate; None where the routine's own applies (a number
+    keeps the routine's phrasing, a mood brings its own)."""
+    if value is None:
+        return None, None
+    try:
+        delivery = resolve_pace(value, "--pace")
+    except ValueError as error:
+        raise VoiceError(str(error)) from None
+    return delivery.pace, delivery.phrasing if delivery.mood else None
 
 
 def check_minutes(minutes: float) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 
 from .errors import RenderError, VoiceError
 from .fit import Timeline, describe_reach, fit
-from .narration import ClipCache, VoiceProfile
+from .narration import ClipCache, VoiceProfile, line_key, paced
 from .narration.engines import engine_for
+from .narration.phrases import phrases
 from .template import Script
 from .tuning import (
     BED_DUCK_DB,
@@ -50,20 +51,28 @@ def clip_lengths(
 ) -> ClipLengths:
     """Frames per line id: the cached clip's length when there is one, else an estimate."""
     check_language(script, voice)
-    params, version = voice.cache_params(), engine_for(voice).version()
+    voice = paced(voice, script.delivery.pace)
+    engine = engine_for(voice)
+    phrasing = voice.phrasing or script.delivery.phrasing
     known: dict[str, int] = {}
     for line in script.lines():
-        clip = cache.get(cache.key(voice.name, line.text, params, version, rate_hz))
+        clip = cache.get(line_key(cache, engine, voice, line.text, line.id, phrasing, rate_hz))
         if clip is not None:
             known[line.id] = int(clip.shape[0])
     texts = {line.id: line.text for line in script.lines()}
     pad = 2 * CLIP_PAD_S * rate_hz
+    max_chars = getattr(engine, "max_phrase_chars", None)
+    pauses = {  # frames of phrase pauses inside each line (not speech)
+        i: round(sum(p.pause_after_s for p in phrases(t, phrasing, max_chars)) * rate_hz)
+        for i, t in texts.items()
+    }
     chars_per_s = SPEECH_CHARS_PER_S * voice.pace
     if known:  # calibrate on this voice's real clips
-        spoken = sum(max(known[i] - pad, 1) for i in known) / rate_hz
+        spoken = sum(max(known[i] - pad - pauses[i], 1) for i in known) / rate_hz
         chars_per_s = sum(len(texts[i]) for i in known) / spoken
     frames = {
         line_id: known.get(line_id, round(len(text) / chars_per_s * rate_hz + pad))
+        + (0 if line_id in known else pauses[line_id])
         for line_id, text in texts.items()
     }
     return ClipLengths(frames, len(known), len(frames) - len(known))

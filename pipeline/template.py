@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .delivery import Delivery, check_phrasing, resolve_pace
 from .errors import TemplateError, did_you_mean
 from .tuning import CUE_NAMES, MAX_LINE_CHARS
 
@@ -88,6 +89,7 @@ class Script:
     drop: tuple[str, ...] = ()
     repeats: tuple[Repeat, ...] = ()
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
+    delivery: Delivery = field(default_factory=Delivery)  # pace, phrasing (delivery.py)
 
     def lines(self) -> Iterator[Line]:
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)
@@ -97,7 +99,7 @@ class Script:
                     yield step
 
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "pace", "phrasing")
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
 FIT_KEYS = ("drop", "repeat")
@@ -260,6 +262,7 @@ def expand(
             raise where.error(
                 "routine.fade_out", f"must be a number of seconds, 0.5 to {MAX_FADE_OUT_S:g}"
             )
+    delivery = _delivery(routine, where)
     title = language = ""
     with where.item():
         title = _string(routine, "title", where, "routine")
@@ -274,7 +277,28 @@ def expand(
         drop=drop,
         repeats=repeats,
         fade_out_s=None if fade_out is None else float(fade_out),
+        delivery=delivery,
     )
+
+
+def _delivery(routine: Mapping[str, Any], where: _Where) -> Delivery:
+    """`[routine] pace` (a mood or a number) and `phrasing` (pauses between phrases)."""
+    delivery = Delivery()
+    with where.item():
+        if "pace" in routine:
+            try:
+                delivery = resolve_pace(routine["pace"], "pace")
+            except ValueError as error:
+                raise where.error("routine.pace", str(error).removeprefix("pace: ")) from None
+    with where.item():
+        if "phrasing" in routine:
+            try:
+                phrasing = check_phrasing(routine["phrasing"], "routine.phrasing")
+            except ValueError as error:
+                key, _, why = str(error).partition(": ")
+                raise where.error(key, why) from None
+            delivery = Delivery(delivery.pace, phrasing, delivery.mood)
+    return delivery
 
 
 def _drop_order(value: Any, sections: list[Section], where: _Where) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from pipeline.narration.phrases import Phrase, Phrasing, check_phrasing, phrases
+from pipeline.delivery import Phrasing, check_phrasing
+from pipeline.narration.phrases import Phrase, phrases
 
 CALM = Phrasing(sentence_s=0.9, clause_s=0.45)
 

@@ -7,7 +7,6 @@ and `Clips.voices` records per line which voice spoke it. `strict` turns that in
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +20,7 @@ from ..errors import VoiceError
 from ..template import Line, Script
 from .cache import ClipCache, default_cache_dir
 from .engines import Engine, EngineUnavailable, engine_for
-from .phrased import PhraseLocks, line_cache_text, speak_line
+from .phrased import PhraseLocks, line_key, paced, speak_line
 from .phrases import Phrasing
 from .profiles import VoiceProfile, available_voices, load_voice
 
@@ -32,8 +31,10 @@ __all__ = [
     "VoiceProfile",
     "available_voices",
     "default_cache_dir",
+    "line_key",
     "load_voice",
     "narrate",
+    "paced",
 ]
 
 Progress = Callable[[str, int, int], None]
@@ -83,15 +84,17 @@ def narrate(
     strict: bool = False,
     fill_missing: bool = False,
     on_notice: Notice | None = None,
-    pace: float = 1.0,
+    pace: float | None = None,
     phrasing: Phrasing | None = None,
 ) -> Clips:
-    """Speak every line of `script`: engine speed scaled by `pace` (the routine's, or
-    --pace), lines phrased by `phrasing` (the routine's) unless the voice profile sets its own."""
+    """Speak every line of `script`: engine speed scaled by `pace` (default: the routine's;
+    --pace), lines phrased by `phrasing` (default: the routine's) unless the voice profile
+    sets its own."""
     _check_language(voice, script)
     lines = list(script.lines())
     run = _Run(cache, rate_hz, len(lines), offline, fill_missing, on_progress)
-    run.pace, run.phrasing = pace, phrasing or Phrasing()
+    run.pace = script.delivery.pace if pace is None else pace
+    run.phrasing = phrasing or script.delivery.phrasing
     spoken: dict[str, _Spoken] = {}
     notices: list[str] = []
     profile, pending, tried = voice, lines, [voice.name]
@@ -180,8 +183,7 @@ class _Run:
         self, profile: VoiceProfile, lines: list[Line], spoken: dict[str, _Spoken]
     ) -> tuple[list[Line], str]:
         """Speak what this voice can; return the lines it couldn't and why."""
-        if self.pace != 1.0 and profile.engine != "recorded":
-            profile = dataclasses.replace(profile, pace=round(profile.pace * self.pace, 4))
+        profile = paced(profile, self.pace)
         phrasing = profile.phrasing or self.phrasing
         engine = engine_for(profile)
         left: list[Line] = []
@@ -198,14 +200,9 @@ class _Run:
                 left = [line for line in lines if line.id in absent]
                 lines = [line for line in lines if line.id not in absent]
                 cause = f"no recording for {len(absent)} line(s) ({', '.join(absent)})"
-        params, version = profile.cache_params(), engine.version()
         keys = {
-            line.id: self.cache.key(
-                profile.name,
-                line_cache_text(engine, line.text, line.id, phrasing),
-                params,
-                version,
-                self.rate_hz,
+            line.id: line_key(
+                self.cache, engine, profile, line.text, line.id, phrasing, self.rate_hz
             )
             for line in lines
         }

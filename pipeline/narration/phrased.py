@@ -9,6 +9,7 @@ takes) are spoken whole, as recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -50,6 +51,28 @@ class PhraseLocks:
 
 def is_phrased(engine: Engine) -> bool:
     return getattr(engine, "phrased", True)
+
+
+def paced(voice: VoiceProfile, pace: float) -> VoiceProfile:
+    """The profile its engine is driven with: its own pace x the routine's (recordings keep
+    theirs: a take is played as recorded)."""
+    if pace == 1.0 or voice.engine == "recorded":
+        return voice
+    return dataclasses.replace(voice, pace=round(voice.pace * pace, 4))
+
+
+def line_key(
+    cache: ClipCache, engine: Engine, voice: VoiceProfile, text: str, line_id: str,
+    phrasing: Phrasing, rate_hz: int,
+) -> str:  # fmt: skip
+    """A whole line's cache key (narrate and `pmr plan` look clips up by it)."""
+    return cache.key(
+        voice.name,
+        line_cache_text(engine, text, line_id, phrasing),
+        voice.cache_params(),
+        engine.version(),
+        rate_hz,
+    )
 
 
 def line_cache_text(engine: Engine, text: str, line_id: str, phrasing: Phrasing) -> str:

@@ -16,23 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..delivery import Phrasing
 from .textsplit import CLAUSE_END, SENTENCE_END, split_for_tts
 
+__all__ = ["Phrase", "Phrasing", "phrases"]
+
 MIN_CLAUSE_WORDS = 4  # "Now, ..." or "Slowly, ..." stay whole: too short to stand alone
-PHRASING_KEYS = ("sentence", "clause")
-MAX_PAUSE_S = 5.0
-
-
-@dataclass(frozen=True)
-class Phrasing:
-    """Silence (s) between the voiced frames of two phrases of one line."""
-
-    sentence_s: float = 0.8  # after a sentence end (. ! ? …)
-    clause_s: float = 0.4  # after a clause mark (, ; : or a dash); 0: clauses stay whole
-
-    def key(self) -> str:
-        """What goes into a line's cache key: the joined clip depends on it."""
-        return f"phrasing {self.sentence_s:g}/{self.clause_s:g}"
 
 
 @dataclass(frozen=True)
@@ -74,24 +63,3 @@ def _clauses(sentence: str) -> list[str]:
         tail = out.pop()
         out[-1] = f"{out[-1]} {tail}"
     return out
-
-
-def check_phrasing(value: object, where: str) -> Phrasing:
-    """`{ sentence = 0.8, clause = 0.4 }` from a template or a profile, or a plain-sentence
-    error naming `where` (the file and key) and what is valid. Raises ValueError."""
-    if not isinstance(value, dict):
-        raise ValueError(
-            f"{where}: give a table such as {{ sentence = 0.8, clause = 0.4 }} (seconds)"
-        )
-    unknown = sorted(set(value) - set(PHRASING_KEYS))
-    if unknown:
-        raise ValueError(f"{where}.{unknown[0]}: unknown key; valid: {', '.join(PHRASING_KEYS)}")
-    numbers = {}
-    for key in PHRASING_KEYS:
-        number = value.get(key, getattr(Phrasing(), f"{key}_s"))
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise ValueError(f"{where}.{key}: {number!r} is not a number of seconds")
-        if not 0 <= number <= MAX_PAUSE_S:
-            raise ValueError(f"{where}.{key}: {number:g} s; give 0 to {MAX_PAUSE_S:g} seconds")
-        numbers[key] = float(number)
-    return Phrasing(numbers["sentence"], numbers["clause"])

@@ -10,8 +10,8 @@ from typing import Any
 
 import platformdirs
 
+from ..delivery import Phrasing, check_phrasing
 from ..errors import VoiceError, did_you_mean
-from .phrases import Phrasing, check_phrasing
 
 ENGINES = ("piper", "gtts", "recorded")
 ONLINE_ENGINES = ("gtts",)
