@@ -77,10 +77,8 @@ def line_key(
 
 def line_cache_text(engine: Engine, text: str, line_id: str, phrasing: Phrasing) -> str:
     """What a whole line's cache key hashes: its text and the phrasing that joined it."""
-    cache_text = getattr(engine, "cache_text", None)
-    if cache_text is not None:
-        return cache_text(text, line_id)
-    return f"{text}\n{phrasing.key()}" if is_phrased(engine) else text
+    own = engine.cache_text(text, line_id)
+    return f"{own}\n{phrasing.key()}" if is_phrased(engine) else own
 
 
 def speak_line(

@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-from .filters import Section, biquad, convolve, kernel
+from .filters import Biquad, biquad, convolve, kernel
 
 SYNTHETIC_ENGINES = ("piper", "gtts")  # the chain is for these; recordings stay as recorded
 DEESS_BAND_HZ = (5000.0, 9000.0)
@@ -83,7 +83,7 @@ def chain_for(room: str = "none", dry: bool = False) -> VoiceChain:
 
 @cache
 def _eq_kernel(highpass_hz: float, warmth_db: float, presence_db: float, rate_hz: int):
-    sections: list[Section] = []
+    sections: list[Biquad] = []
     if highpass_hz > 0:
         sections.append(biquad("highpass", highpass_hz, 1 / np.sqrt(2), rate_hz))
     if warmth_db:
