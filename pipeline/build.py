@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .delivery import Phrasing, resolve_pace
+from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError, VoiceError
 from .fit import Timeline, fit
@@ -21,6 +21,7 @@ from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, r
 from .sound.voice import load_voice_clips
 from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
+from .tighten import tighter
 from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -92,19 +93,27 @@ def build(
         check_cover(options.episode.cover)
 
     cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(
-        script,
-        voice,
-        cache,
-        rate_hz,
-        on_progress,
-        offline=options.offline,
-        strict=options.strict,
-        fill_missing=options.fill_missing,
-        on_notice=on_notice,
-        pace=pace,
-        phrasing=phrasing,
-    )
+
+    def speak(pace: float | None, phrasing: Phrasing | None) -> Clips:
+        return narrate(
+            script, voice, cache, rate_hz, on_progress, offline=options.offline,
+            strict=options.strict, fill_missing=options.fill_missing, on_notice=on_notice,
+            pace=pace, phrasing=phrasing,
+        )  # fmt: skip
+
+    clips = speak(pace, phrasing)
+    synthetic = {i for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
+    calm = script.delivery if pace is None else Delivery(pace, phrasing or Phrasing())
+    scale = tighter(script, clips.frames, synthetic, rate_hz, options.minutes * 60, calm.pace)
+    if scale is not None:  # too long at this pace: read a little faster rather than refuse
+        phrasing = phrasing or voice.phrasing or calm.phrasing
+        quicker = Phrasing(phrasing.sentence_s * scale, phrasing.clause_s * scale)
+        clips = speak(calm.pace / scale, quicker)
+        if on_notice:
+            on_notice(
+                f"{options.minutes:g} min is short for {script.name} at its pace: read "
+                f"{100 / scale - 100:.0f}% faster, with shorter pauses between phrases"
+            )
     timeline = fit(
         script,
         clips.frames,

@@ -66,8 +66,9 @@ class Report:
             "path": str(self.path),
             "ok": self.ok,
             "figures": {
-                f.name: {"value": f.value, "unit": f.unit, "limit": f.limit, "ok": f.ok,
-                         "note": f.note}
+                f.name: {"value": None if f.value is None else round(float(f.value), 3),
+                         "unit": f.unit, "limit": f.limit,
+                         "ok": None if f.ok is None else bool(f.ok), "note": f.note}
                 for f in self.figures
             },
         }  # fmt: skip

@@ -21,6 +21,7 @@ from .narration.phrased import line_key, paced
 from .narration.phrases import phrases
 from .sound.mix import bed_envelope, speech_spans
 from .template import Script
+from .tighten import scaled, tighter
 from .tuning import (
     BED_BELOW_VOICE_LU,
     BED_DUCK_DB,
@@ -92,6 +93,12 @@ def make_plan(
     script: Script, voice: VoiceProfile, cache: ClipCache, rate_hz: int, minutes: float
 ) -> Plan:
     lengths = clip_lengths(script, voice, cache, rate_hz)
+    synthetic = set(lengths.frames) if engine_for(voice).phrased else set()
+    scale = tighter(script, lengths.frames, synthetic, rate_hz, minutes * 60, script.delivery.pace)
+    if scale is not None:  # as the build does: read faster rather than refuse
+        lengths = ClipLengths(
+            scaled(lengths.frames, synthetic, scale, rate_hz), lengths.cached, lengths.estimated
+        )
     label = f"{script.name} with {voice.name}"
     timeline = fit(script, lengths.frames, rate_hz, minutes * 60, label=label)
     return Plan(script, voice, timeline, lengths, describe_reach(script, lengths.frames, rate_hz))
