@@ -21,7 +21,7 @@ from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, r
 from .sound.voice import load_voice_clips
 from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
-from .tighten import tighter
+from .tighten import check_reach, tighter
 from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -104,6 +104,8 @@ def build(
     clips = speak(pace, phrasing)
     synthetic = {i for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
     calm = script.delivery if pace is None else Delivery(pace, phrasing or Phrasing())
+    label = f"{script.name} with {voice.name}"
+    check_reach(script, clips.frames, synthetic, rate_hz, options.minutes * 60, calm.pace, label)
     scale = tighter(script, clips.frames, synthetic, rate_hz, options.minutes * 60, calm.pace)
     if scale is not None:  # too long at this pace: read a little faster rather than refuse
         phrasing = phrasing or voice.phrasing or calm.phrasing
@@ -119,7 +121,7 @@ def build(
         clips.frames,
         rate_hz,
         options.minutes * 60,
-        label=f"{script.name} with {voice.name}",
+        label=label,
     )
     chain = chain_for(options.room, dry=not options.voice_chain)
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}

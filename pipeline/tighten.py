@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from .fit import reachable
+from .errors import FitError
+from .fit import Range, reachable
 from .template import Script
 from .tuning import CLIP_PAD_S
 
@@ -45,3 +46,18 @@ def tighter(
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo
+
+
+def check_reach(
+    script: Script, frames: Mapping[str, int], lines: Collection[str], rate_hz: int,
+    target_s: float, pace: float, label: str,
+) -> None:  # fmt: skip
+    """A length too short even when read faster: the error names what can be made, from the
+    fastest reading's shortest session to the routine's own pace's longest."""
+    fastest = reachable(script, scaled(frames, lines, min(1.0, pace), rate_hz), rate_hz)
+    if round(target_s * rate_hz) < fastest.low:
+        high = reachable(script, frames, rate_hz).high
+        raise FitError(
+            f"{target_s / 60:g} min is out of reach: {label} can make "
+            f"{Range(fastest.low, high).describe(rate_hz)}"
+        )
