@@ -11,7 +11,7 @@ from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError, VoiceError
 from .fit import Timeline, fit
-from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
+from .narration import ClipCache, Clips, VoiceProfile, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
@@ -80,7 +80,7 @@ def build(
     check_minutes(options.minutes)
     settings = mix_settings(options)
     chain_for(options.room)
-    pace, phrasing = narration_pace(options.pace)
+    narration_pace(options.pace)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -92,36 +92,13 @@ def build(
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
 
-    cache = ClipCache(options.cache_dir or default_cache_dir())
-
-    def speak(pace: float | None, phrasing: Phrasing | None) -> Clips:
-        return narrate(
-            script, voice, cache, rate_hz, on_progress, offline=options.offline,
-            strict=options.strict, fill_missing=options.fill_missing, on_notice=on_notice,
-            pace=pace, phrasing=phrasing,
-        )  # fmt: skip
-
-    clips = speak(pace, phrasing)
-    synthetic = {i for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
-    calm = script.delivery if pace is None else Delivery(pace, phrasing or Phrasing())
-    label = f"{script.name} with {voice.name}"
-    check_reach(script, clips.frames, synthetic, rate_hz, options.minutes * 60, calm.pace, label)
-    scale = tighter(script, clips.frames, synthetic, rate_hz, options.minutes * 60, calm.pace)
-    if scale is not None:  # too long at this pace: read a little faster rather than refuse
-        phrasing = phrasing or voice.phrasing or calm.phrasing
-        quicker = Phrasing(phrasing.sentence_s * scale, phrasing.clause_s * scale)
-        clips = speak(calm.pace / scale, quicker)
-        if on_notice:
-            on_notice(
-                f"{options.minutes:g} min is short for {script.name} at its pace: read "
-                f"{100 / scale - 100:.0f}% faster, with shorter pauses between phrases"
-            )
+    clips = narrate_at_pace(options, script, voice, rate_hz, on_progress, on_notice)
     timeline = fit(
         script,
         clips.frames,
         rate_hz,
         options.minutes * 60,
-        label=label,
+        label=f"{script.name} with {voice.name}",
     )
     chain = chain_for(options.room, dry=not options.voice_chain)
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
@@ -178,6 +155,46 @@ def mix_settings(options: BuildOptions) -> MixSettings:
         tones=options.tones,
         seed=options.seed,
     )
+
+
+def narrate_at_pace(
+    options: BuildOptions,
+    script: Script,
+    voice: VoiceProfile,
+    rate_hz: int,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Clips:
+    """Narrate at the routine's pace (or --pace); when that makes the routine too long for
+    --minutes, narrate again a little faster (tighten.py) and say so."""
+    pace, phrasing = narration_pace(options.pace)
+    cache = ClipCache(options.cache_dir or default_cache_dir())
+
+    def speak(pace: float | None, phrasing: Phrasing | None) -> Clips:
+        return narrate(
+            script, voice, cache, rate_hz, on_progress, offline=options.offline,
+            strict=options.strict, fill_missing=options.fill_missing, on_notice=on_notice,
+            pace=pace, phrasing=phrasing,
+        )  # fmt: skip
+
+    clips = speak(pace, phrasing)
+    synthetic = {i for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
+    calm = script.delivery if pace is None else Delivery(pace, phrasing or Phrasing())
+    label, target_s = f"{script.name} with {voice.name}", options.minutes * 60
+    check_reach(script, clips.frames, synthetic, rate_hz, target_s, calm.pace, label)
+    scale = tighter(script, clips.frames, synthetic, rate_hz, target_s, calm.pace)
+    if scale is None:
+        return clips
+    phrasing = phrasing or voice.phrasing or calm.phrasing
+    clips = speak(
+        calm.pace / scale, Phrasing(phrasing.sentence_s * scale, phrasing.clause_s * scale)
+    )
+    if on_notice:
+        on_notice(
+            f"{options.minutes:g} min is short for {script.name} at its pace: read "
+            f"{100 / scale - 100:.0f}% faster, with shorter pauses between phrases"
+        )
+    return clips
 
 
 def narration_pace(value: str | None) -> tuple[float | None, Phrasing | None]:
