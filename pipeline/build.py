@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import Mp3Writer, check_output_path, output_lock, output_path
-from .errors import FitError
+from .errors import FitError, VoiceError
 from .files import forcing
 from .fit import Timeline, all_fixed, fit, natural_seconds
-from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
+from .narration import ClipCache, Clips, VoiceProfile, default_cache_dir, load_voice, narrate
 from .publish import (
     EpisodeInfo,
     check_cover,
@@ -28,7 +29,9 @@ from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
+from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
+from .tighten import check_reach, tighter
 from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
@@ -58,6 +61,9 @@ class BuildOptions:
     section_chimes: bool = False
     tones: bool = False
     seed: int = 0
+    pace: str | None = None  # a mood or a number: replaces the routine's pace (delivery.py)
+    room: str = "none"  # early reflections on synthetic voices (sound/voicechain.py ROOMS)
+    voice_chain: bool = True  # high-pass, de-essing and soft EQ on synthetic voices
     measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
@@ -119,6 +125,8 @@ def _build(
     if options.minutes is not None:
         check_minutes(options.minutes)
     settings = mix_settings(options)
+    chain_for(options.room)
+    narration_pace(options.pace)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     script = load_script(options.routine)
     voice = load_voice(options.voice)
@@ -129,22 +137,13 @@ def _build(
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
 
-    cache = ClipCache(options.cache_dir or default_cache_dir())
-    clips = narrate(
-        script,
-        voice,
-        cache,
-        rate_hz,
-        on_progress,
-        offline=options.offline,
-        strict=options.strict,
-        fill_missing=options.fill_missing,
-        on_notice=on_notice,
-    )
+    clips = narrate_at_pace(options, script, voice, rate_hz, on_progress, on_notice)
     label = f"{script.name} with {voice.name}"
     seconds = session_seconds(options, script, clips.frames, rate_hz)
     timeline = fit(script, clips.frames, rate_hz, seconds, label=label)
-    score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
+    chain = chain_for(options.room, dry=not options.voice_chain)
+    chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
+    score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz, chains), settings)
     episode, now = options.episode or EpisodeInfo(), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
@@ -209,6 +208,67 @@ def mix_settings(options: BuildOptions) -> MixSettings:
         tones=options.tones,
         seed=options.seed,
     )
+
+
+def narrate_at_pace(
+    options: BuildOptions,
+    script: Script,
+    voice: VoiceProfile,
+    rate_hz: int,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Clips:
+    """Narrate at the routine's pace (or --pace); when that makes the routine too long for
+    --minutes, narrate again a little faster (tighten.py) and say so."""
+    pace, phrasing = narration_pace(options.pace)
+    cache = ClipCache(options.cache_dir or default_cache_dir())
+
+    def speak(pace: float | None, phrasing: Phrasing | None) -> Clips:
+        return narrate(
+            script, voice, cache, rate_hz, on_progress, offline=options.offline,
+            strict=options.strict, fill_missing=options.fill_missing, on_notice=on_notice,
+            pace=pace, phrasing=phrasing,
+        )  # fmt: skip
+
+    clips = speak(pace, phrasing)
+    synthetic = {i for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
+    calm = script.delivery if pace is None else Delivery(pace, phrasing or Phrasing())
+    minutes = session_minutes(options.minutes, script)
+    if minutes == "natural":  # the routine as written: nothing to tighten
+        return clips
+    label, target_s = f"{script.name} with {voice.name}", float(minutes) * 60
+    check_reach(script, clips.frames, synthetic, rate_hz, target_s, calm.pace, label)
+    scale = tighter(script, clips.frames, synthetic, rate_hz, target_s, calm.pace)
+    if scale is None:
+        return clips
+    phrasing = phrasing or voice.phrasing or calm.phrasing
+    for _ in range(2):  # the engine's timing is not exactly linear: correct once if needed
+        faster = speak(
+            calm.pace / scale, Phrasing(phrasing.sentence_s * scale, phrasing.clause_s * scale)
+        )
+        more = tighter(script, faster.frames, synthetic, rate_hz, target_s, calm.pace / scale)
+        if more is None:
+            break
+        scale *= more
+    clips = faster
+    if on_notice:
+        on_notice(
+            f"{float(minutes):g} min is short for {script.name} at its pace: read "
+            f"{100 / scale - 100:.0f}% faster, with shorter pauses between phrases"
+        )
+    return clips
+
+
+def narration_pace(value: str | None) -> tuple[float | None, Phrasing | None]:
+    """--pace: (pace, phrasing) for narrate; None where the routine's own applies (a number
+    keeps the routine's phrasing, a mood brings its own)."""
+    if value is None:
+        return None, None
+    try:
+        delivery = resolve_pace(value, "--pace")
+    except ValueError as error:
+        raise VoiceError(str(error)) from None
+    return delivery.pace, delivery.phrasing if delivery.mood else None
 
 
 def check_minutes(minutes: float) -> None:

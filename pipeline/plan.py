@@ -17,9 +17,12 @@ from .files import atomic_path, mark
 from .fit import Timeline, describe_reach, fit, natural_seconds
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
+from .narration.phrased import line_key, paced
+from .narration.phrases import phrases
 from .patter import is_patter
 from .sound.mix import bed_envelope, speech_spans
 from .template import Script
+from .tighten import scaled, tighter
 from .tuning import (
     BED_BELOW_VOICE_LU,
     BED_DUCK_DB,
@@ -51,20 +54,29 @@ def clip_lengths(
 ) -> ClipLengths:
     """Frames per line id: the cached clip's length when there is one, else an estimate."""
     check_language(script, voice)
-    params, version = voice.cache_params(), engine_for(voice).version()
+    voice = paced(voice, script.delivery.pace)
+    engine = engine_for(voice)
+    phrasing = voice.phrasing or script.delivery.phrasing
     known: dict[str, int] = {}
     for line in script.lines():
-        clip = cache.get(cache.key(voice.name, line.text, params, version, rate_hz))
+        clip = cache.get(line_key(cache, engine, voice, line.text, line.id, phrasing, rate_hz))
         if clip is not None:
             known[line.id] = int(clip.shape[0])
     texts = {line.id: line.text for line in script.lines()}
     pad = 2 * CLIP_PAD_S * rate_hz
+    pauses = {  # frames of phrase pauses inside each line (not speech)
+        i: round(
+            sum(p.pause_after_s for p in phrases(t, phrasing, engine.max_phrase_chars)) * rate_hz
+        )
+        for i, t in texts.items()
+    }
     chars_per_s = SPEECH_CHARS_PER_S * voice.pace
     if known:  # calibrate on this voice's real clips
-        spoken = sum(max(known[i] - pad, 1) for i in known) / rate_hz
+        spoken = sum(max(known[i] - pad - pauses[i], 1) for i in known) / rate_hz
         chars_per_s = sum(len(texts[i]) for i in known) / spoken
     frames = {
         line_id: known.get(line_id, round(len(text) / chars_per_s * rate_hz + pad))
+        + (0 if line_id in known else pauses[line_id])
         for line_id, text in texts.items()
     }
     return ClipLengths(frames, len(known), len(frames) - len(known))
@@ -84,9 +96,20 @@ def make_plan(
 ) -> Plan:
     """The session a build would make; `minutes` "natural" is the routine as written."""
     lengths = clip_lengths(script, voice, cache, rate_hz)
+    synthetic = set(lengths.frames) if engine_for(voice).phrased else set()
+    wanted_s = None if minutes == "natural" else float(minutes) * 60
+    scale = (
+        None
+        if wanted_s is None
+        else tighter(script, lengths.frames, synthetic, rate_hz, wanted_s, script.delivery.pace)
+    )
+    if scale is not None:  # as the build does: read faster rather than refuse
+        lengths = ClipLengths(
+            scaled(lengths.frames, synthetic, scale, rate_hz), lengths.cached, lengths.estimated
+        )
     label = f"{script.name} with {voice.name}"
     natural = natural_seconds(script, lengths.frames, rate_hz)
-    target = natural if minutes == "natural" else float(minutes) * 60
+    target = natural if wanted_s is None else wanted_s
     timeline = fit(script, lengths.frames, rate_hz, target, label=label)
     reach = describe_reach(script, lengths.frames, rate_hz)
     return Plan(script, voice, timeline, lengths, reach, natural)

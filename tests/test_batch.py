@@ -26,7 +26,9 @@ from pipeline.batch import (
     stamp_path,
     with_lists,
 )
+from pipeline.delivery import Phrasing
 from pipeline.errors import BatchError
+from pipeline.narration.phrases import phrases
 from pipeline.template import load_script
 
 from .conftest import SHORT_ROUTINE, foreground
@@ -400,7 +402,9 @@ def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Pa
     with _CacheWrites(cache) as writes:
         report = run_batch(assess(expand(grid)), cache_dir=cache, jobs=2, on_event=on_event)
     assert [o.status for o in report.outcomes] == ["built"] * 4
-    assert len(writes.paths) == len(set(writes.paths)) == len(expected)  # each line once
+    spoken = {p.text for text in expected for p in phrases(text, Phrasing())}
+    # each line once, and each phrase of them once (lines are joined from phrases)
+    assert len(writes.paths) == len(set(writes.paths)) == len(expected) + len(spoken)
     assert report.unique_lines == report.synthesized == len(expected)
     assert _clip_files(cache) == snapshot  # the four render workers stored nothing
 
@@ -411,7 +415,10 @@ def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Pa
     assert stale == ["mini-b-1.1min-piper-joe-none.mp3", "mini-b-1.1min-piper-joe-pad.mp3"]
     with _CacheWrites(cache) as writes:
         report = run_batch(assessed, cache_dir=cache, jobs=2)
-    assert len(writes.paths) == 1  # only the edited line
+    edited = next(t for r in (b,) for t in (x.text for x in load_script(str(r)).lines())
+                  if "Lie back" in t)  # fmt: skip
+    new_phrases = {p.text for p in phrases(edited, Phrasing())} - spoken
+    assert len(writes.paths) == 1 + len(new_phrases) == 2  # only the edited line, its phrase
     after = _mtimes(tmp_path / "out")
     changed = sorted(name for name in after if after[name] != before[name])
     assert changed == stale

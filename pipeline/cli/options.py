@@ -119,3 +119,22 @@ Quiet = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr; errors still."),
 ]
+Pace = Annotated[
+    str | None,
+    typer.Option(
+        "--pace",
+        help="calm, sleep, or a number (x the voice's own pace; lower is slower) "
+        "[default: the routine's].",
+    ),
+]
+Room = Annotated[
+    str,
+    typer.Option("--room", help="Early reflections on synthetic voices: none or small."),
+]
+VoiceChain = Annotated[
+    bool,
+    typer.Option(
+        "--voice-chain/--dry-voice",
+        help="High-pass, de-essing and soft EQ on synthetic voices (recordings stay as recorded).",
+    ),
+]

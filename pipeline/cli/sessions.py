@@ -27,13 +27,16 @@ from .options import (
     Measure,
     Mono,
     Offline,
+    Pace,
     Quiet,
+    Room,
     RoutineArgument,
     SampleRate,
     Seed,
     SessionMinutes,
     Strict,
     Voice,
+    VoiceChain,
     complete_background,
 )
 from .output import clock, loudness_note, notices, progress
@@ -72,6 +75,9 @@ def build_command(
     sample_rate: SampleRate = SAMPLE_RATE_HZ,
     seed: Seed = 0,
     measure: Measure = True,
+    pace: Pace = None,
+    room: Room = "none",
+    voice_chain: VoiceChain = True,
     cache_dir: CacheDir = None,
     offline: Offline = False,
     strict: Strict = False,
@@ -106,6 +112,7 @@ def build_command(
         episode=EpisodeInfo(series=series, cover=cover), bitrate=bitrate, rate_hz=sample_rate,
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
+        pace=pace, room=room, voice_chain=voice_chain,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))
@@ -185,6 +192,40 @@ def preview_background_command(
     rate_hz, bitrate = check_sample_rate(sample_rate), check_bitrate(bitrate)
     result = preview(settings, seconds, path, rate_hz, bitrate, measure)
     typer.echo(f"{result.path}  {result.seconds:.1f} s" + loudness_note(result.measured))
+
+
+@commands.command("check")
+def check_command(
+    file: Annotated[Path, typer.Argument(help="An MP3 (or any audio file ffmpeg reads).")],
+    preset: Annotated[
+        str, typer.Option("--preset", help="Loudness tolerance: podcast, mono or sleep.")
+    ] = "podcast",
+    transcript: Annotated[
+        Path | None, typer.Option("--transcript", help="WebVTT transcript [default: FILE.vtt].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Figures as JSON on stdout.")] = False,
+) -> None:
+    """Measure a finished MP3 with meters independent of the build; exit 1 if a figure is out
+    of tolerance.
+
+    Duration, loudness and true peak (ffmpeg ebur128), clipping, the longest voice-free
+    stretch and the mono fold-down of the quiet parts; with the transcript beside it, the
+    speech rate, the sentence gaps and the hold/relax gaps between voiced frames.
+
+    Examples:
+
+      pmr check output/full-10min-piper-joe.mp3
+
+      pmr check night.mp3 --preset sleep --json
+    """
+    import json
+
+    from ..check import check_file
+
+    report = check_file(file, preset, transcript)
+    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.table())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @commands.command("backgrounds")

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dsp import normalize_peak, resample, trim_silence
+from ..delivery import Phrasing
 from ..errors import VoiceError
 from ..template import Line, Script
-from ..tuning import CLIP_PAD_S, CLIP_SILENCE_DBFS, VOICE_PEAK_DBFS
 from .cache import ClipCache
 from .engines import Engine, EngineUnavailable, engine_for
+from .phrased import PhraseLocks, line_key, paced, speak_line
 from .profiles import VoiceProfile, load_voice
 
 Progress = Callable[[str, int, int], None]
@@ -42,6 +42,7 @@ class Clips:
     notices: tuple[str, ...] = ()  # what was said on stderr (fallbacks, repairs)
     speech_s: float = 0.0  # seconds of audio synthesized by this call
     synthesis_s: float = 0.0  # wall time spent synthesizing them
+    phrases_synthesized: int = 0  # phrases the engines spoke anew (a line may have several)
 
     def load(self, line_id: str) -> np.ndarray:
         return np.load(self.paths[line_id], mmap_mode="r")
@@ -70,10 +71,17 @@ def narrate(
     strict: bool = False,
     fill_missing: bool = False,
     on_notice: Notice | None = None,
+    pace: float | None = None,
+    phrasing: Phrasing | None = None,
 ) -> Clips:
+    """Speak every line of `script`: engine speed scaled by `pace` (default: the routine's;
+    --pace), lines phrased by `phrasing` (default: the routine's) unless the voice profile
+    sets its own."""
     _check_language(voice, script)
     lines = list(script.lines())
     run = _Run(cache, rate_hz, len(lines), offline, fill_missing, on_progress)
+    run.pace = script.delivery.pace if pace is None else pace
+    run.phrasing = phrasing or script.delivery.phrasing
     spoken: dict[str, _Spoken] = {}
     notices: list[str] = []
     profile, pending, tried = voice, lines, [voice.name]
@@ -108,6 +116,7 @@ def narrate(
         notices=tuple(notices),
         speech_s=run.made_frames / rate_hz,
         synthesis_s=run.busy_s,
+        phrases_synthesized=run.phrases_made,
     )
 
 
@@ -155,8 +164,10 @@ class _Run:
     ) -> None:
         self.cache, self.rate_hz, self.total = cache, rate_hz, total
         self.offline, self.fill_missing, self.on_progress = offline, fill_missing, on_progress
-        self.made = self.made_frames = 0
+        self.made = self.made_frames = self.phrases_made = 0
         self.busy_s = 0.0
+        self.pace, self.phrasing = 1.0, Phrasing()
+        self.phrase_locks = PhraseLocks()
         self.repaired: list[str] = []
         self.done = 0
         self._lock = threading.Lock()
@@ -165,6 +176,8 @@ class _Run:
         self, profile: VoiceProfile, lines: list[Line], spoken: dict[str, _Spoken]
     ) -> tuple[list[Line], str]:
         """Speak what this voice can; return the lines it couldn't and why."""
+        profile = paced(profile, self.pace)
+        phrasing = profile.phrasing or self.phrasing
         engine = engine_for(profile)
         left: list[Line] = []
         cause = ""
@@ -175,10 +188,9 @@ class _Run:
             left = [line for line in lines if line.id in absent.missing]
             lines = [line for line in lines if line.id not in absent.missing]
             cause = f"no recording for {len(absent.missing)} line(s) ({', '.join(absent.missing)})"
-        params, version = profile.cache_params(), engine.version()
         keys = {
-            line.id: self.cache.key(
-                profile.name, engine.cache_text(line.text, line.id), params, version, self.rate_hz
+            line.id: line_key(
+                self.cache, engine, profile, line.text, line.id, phrasing, self.rate_hz
             )
             for line in lines
         }
@@ -197,7 +209,7 @@ class _Run:
         if todo and profile.online and self.offline:
             left += [line for line in lines if line.id not in spoken]
             return left, "--offline: the network is not used"
-        failed = self._synthesize(engine, profile, todo, lines, keys, spoken)
+        failed = self._synthesize(engine, profile, phrasing, todo, lines, keys, spoken)
         if failed is not None:
             left += [line for line in lines if line.id not in spoken]
             cause = failed.cause
@@ -207,6 +219,7 @@ class _Run:
         self,
         engine: Engine,
         profile: VoiceProfile,
+        phrasing: Phrasing,
         todo: dict[str, Line],
         lines: list[Line],
         keys: dict[str, str],
@@ -223,15 +236,19 @@ class _Run:
             if stop.is_set():
                 raise _Stopped
             started = time.monotonic()
-            clip = _speak(engine, profile, line, self.rate_hz)
-            self.cache.put(key, clip)
+            said = speak_line(
+                engine, profile, line.text, line.id, self.rate_hz, self.cache, phrasing,
+                self.phrase_locks,
+            )  # fmt: skip
+            self.cache.put(key, said.clip)
             with self._lock:
                 self.busy_s += time.monotonic() - started
-            return int(clip.shape[0])
+                self.phrases_made += said.phrases_made
+                self.made_frames += said.speech_frames
+            return int(said.clip.shape[0])
 
         def finished(key: str, frames: int) -> None:
             self.made += 1
-            self.made_frames += frames
             for line in sharing[key]:
                 self._spoken(spoken, profile, line, keys, frames)
 
@@ -290,14 +307,3 @@ def _collect(
                 stop.set()
                 for other in pending:
                     other.cancel()
-
-
-def _speak(engine: Engine, voice: VoiceProfile, line: Line, rate_hz: int) -> np.ndarray:
-    """Synthesize and finish one clip: session rate, exact silence pad, consistent peak."""
-    raw = engine.synthesize(line.text, line.id)
-    clip = resample(raw.samples, raw.rate_hz, rate_hz)
-    if raw.trim:
-        clip = trim_silence(clip, rate_hz, CLIP_SILENCE_DBFS, CLIP_PAD_S)
-    if clip.size == 0 or not np.any(clip):
-        raise VoiceError(f"voice {voice.name}: the engine returned silence for {line.text!r}")
-    return normalize_peak(clip, VOICE_PEAK_DBFS + voice.gain_db + raw.gain_db)

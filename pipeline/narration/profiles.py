@@ -12,12 +12,15 @@ from typing import Any
 
 import platformdirs
 
+from ..delivery import Phrasing, check_phrasing
 from ..errors import VoiceError, did_you_mean
 from ..template.tomlfile import read_toml
 from .engines import REGISTRY, EngineOptions
 from .engines.base import number, string
 
-COMMON_KEYS = ("name", "engine", "language", "description", "pace", "gain_db", "fallback")
+COMMON_KEYS = (
+    "name", "engine", "language", "description", "pace", "gain_db", "fallback", "phrasing",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class VoiceProfile:
     pace: float = 1.0  # tempo factor without pitch change: 0.8 is slower, 1.2 faster
     gain_db: float = 0.0
     fallback: str = ""  # profile used when this engine can't speak (unreachable, offline)
+    phrasing: Phrasing | None = None  # pauses between phrases; None: the routine's
     options: EngineOptions = field(default_factory=EngineOptions)
     source: Path = field(default=Path("."), compare=False)
 
@@ -111,6 +115,12 @@ def parse_voice(path: Path) -> VoiceProfile:
         raise VoiceError(f"{path}: fallback: a voice can't fall back to itself")
     pace = number(path, doc, "pace", 1.0, 0.5, 2.0)
     gain_db = number(path, doc, "gain_db", 0.0, -30, 10)
+    phrasing = None
+    if "phrasing" in doc:
+        try:
+            phrasing = check_phrasing(doc["phrasing"], f"{path}: phrasing")
+        except ValueError as error:
+            raise VoiceError(str(error)) from None
     return VoiceProfile(
         name=doc["name"],
         engine=engine,
@@ -119,6 +129,7 @@ def parse_voice(path: Path) -> VoiceProfile:
         pace=pace,
         gain_db=gain_db,
         fallback=fallback,
+        phrasing=phrasing,
         options=entry.options.parse(path, doc),
         source=path,
     )

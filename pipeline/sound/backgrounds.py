@@ -21,7 +21,7 @@ from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
 from .filters import Biquad, OverlapAdd, biquad, kernel
 
 BACKGROUNDS = {
-    "pad": "a slowly evolving soft chord (A major, detuned partials, gentle low-pass)",
+    "pad": "a slowly evolving soft chord (A major over three octaves, mono-safe)",
     "pink": "pink noise, soft and even, like steady rain",
     "brown": "brown noise, deep and warm, like a distant waterfall",
     "ocean": "slow waves: filtered noise swelling and ebbing every 8-12 s",
@@ -72,6 +72,10 @@ class _Clocked(Bed):
 
     def _sine(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
         """sin(2 pi f (start + k) / rate + phase) for k < n, float32."""
+        return self._phasor(freq_hz, phase, start, n).imag
+
+    def _phasor(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
+        """exp(i (2 pi f (start + k) / rate + phase)) for k < n, complex64."""
         table = self._tables.get((freq_hz, n))
         if table is None:
             k = np.arange(n, dtype=np.float64)
@@ -79,31 +83,43 @@ class _Clocked(Bed):
             self._tables[(freq_hz, n)] = table
         turn = (freq_hz * start / self.rate_hz) % 1.0  # cycles at the first frame, exact
         rotation = np.complex64(np.exp(1j * (2 * np.pi * turn + phase)))
-        return (table * rotation).imag
+        return table * rotation
 
     def _stereo(self, start: int, n: int) -> np.ndarray:
         raise NotImplementedError
 
 
 class Pad(_Clocked):
-    """A soft A-major chord: partials slightly detuned between the ears, each swelling on its
-    own slow cycle so the bed breathes instead of droning; upper partials kept quiet (the
-    'low-pass')."""
+    """A soft A-major chord over three octaves, each partial swelling on its own slow cycle
+    (16 to 40 s, slower than a breath) so the bed breathes instead of droning.
 
-    PARTIALS = (  # Hz, weight, swell Hz
-        (110.0, 1.0, 0.050),
-        (164.81, 0.7, 0.037),
-        (220.0, 0.5, 0.061),
-        (277.18, 0.35, 0.043),
-        (329.63, 0.25, 0.029),
+    Mono-safe: both ears play the same frequency, the right a fixed fraction of a cycle
+    later (at most a quarter), so (L+R)/2 keeps a steady level on a phone or a mono speaker
+    instead of beating to silence. Its upper partials (330-880 Hz) carry about a tenth of its
+    energy, which is what a phone speaker can play; weights fall with height, so it stays a
+    soft, dark chord under the voice."""
+
+    PARTIALS = (  # Hz, weight, swell Hz, right ear's delay in cycles
+        (110.0, 1.0, 0.050, 0.05),
+        (164.81, 0.7, 0.037, 0.12),
+        (220.0, 0.5, 0.061, 0.20),
+        (277.18, 0.35, 0.043, 0.25),
+        (329.63, 0.28, 0.029, 0.15),
+        (440.0, 0.3, 0.033, 0.22),
+        (554.37, 0.22, 0.047, 0.10),
+        (659.26, 0.17, 0.026, 0.25),
+        (880.0, 0.1, 0.039, 0.18),
     )
 
     def _stereo(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), dtype=np.float32)
-        for index, (freq, weight, swell_hz) in enumerate(self.PARTIALS):
-            swell = 0.6 + 0.4 * self._sine(swell_hz, index, start, n)
-            for channel, detune in enumerate((-0.15, 0.15)):
-                out[:, channel] += weight * swell * self._sine(freq + detune, index, start, n)
+        for index, (freq, weight, swell_hz, delay) in enumerate(self.PARTIALS):
+            swell = weight * (0.6 + 0.4 * self._sine(swell_hz, index, start, n))
+            tone = self._phasor(freq, index, start, n)
+            # the right ear: the same tone `delay` cycles later, from the same phasor
+            late = np.float32(np.cos(2 * np.pi * delay)), np.float32(np.sin(2 * np.pi * delay))
+            out[:, 0] += swell * tone.imag
+            out[:, 1] += swell * (tone.imag * late[0] + tone.real * late[1])
         return out
 
 

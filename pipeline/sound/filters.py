@@ -18,7 +18,7 @@ Biquad = tuple[tuple[float, ...], tuple[float, ...]]  # (b coefficients, a coeff
 
 
 def biquad(kind: str, freq_hz: float, q: float, rate_hz: int, gain_db: float = 0.0) -> Biquad:
-    """RBJ audio-EQ-cookbook biquads: 'lowpass', 'highpass', 'highshelf' (b, a)."""
+    """RBJ audio-EQ-cookbook biquads: 'lowpass', 'highpass', 'highshelf', 'peaking' (b, a)."""
     w0 = 2 * math.pi * freq_hz / rate_hz
     cos, alpha = math.cos(w0), math.sin(w0) / (2 * q)
     if kind == "lowpass":
@@ -40,6 +40,10 @@ def biquad(kind: str, freq_hz: float, q: float, rate_hz: int, gain_db: float = 0
             2 * ((g - 1) - (g + 1) * cos),
             (g + 1) - (g - 1) * cos - root,
         )
+    elif kind == "peaking":
+        g = 10 ** (gain_db / 40)
+        b = (1 + alpha * g, -2 * cos, 1 - alpha * g)
+        a = (1 + alpha / g, -2 * cos, 1 - alpha / g)
     else:
         raise ValueError(f"unknown biquad kind {kind!r}")
     return b, a

@@ -19,6 +19,7 @@ import numpy as np
 from ..dsp import db_to_gain
 from ..files import Replace, write_atomic
 from .loudness import Loudness, block_energies, gated_mean, limit, measure, true_peak_envelope
+from .voicechain import DRY, VoiceChain
 
 CONDITION_VERSION = 5  # bump when conditioning changes what a sidecar holds
 VOICE_REF_LUFS = -23.0  # every line is brought to this loudness (mono) before the mix gain
@@ -52,9 +53,12 @@ class VoiceClip:
         return np.memmap(path, dtype="<f2", mode="r") if frames else envelope
 
 
-def condition(clip: np.ndarray, rate_hz: int) -> np.ndarray:
-    """Normalize a clip to VOICE_REF_LUFS and limit its true peak to VOICE_MAX_PLR_DB above it,
-    so every line is equally loud and the mix gain can rise without clipping."""
+def condition(clip: np.ndarray, rate_hz: int, chain: VoiceChain = DRY) -> np.ndarray:
+    """Run the voice chain, normalize the clip to VOICE_REF_LUFS and limit its true peak to
+    VOICE_MAX_PLR_DB above it, so every line is equally loud and the mix gain can rise
+    without clipping."""
+    if chain != DRY:
+        clip = chain.apply(clip, rate_hz)
     energy, _ = gated_mean(block_energies(clip, rate_hz))
     if energy <= 0:
         return np.asarray(clip, dtype=np.float32)
@@ -64,17 +68,15 @@ def condition(clip: np.ndarray, rate_hz: int) -> np.ndarray:
     return limit(level, ceiling, rate_hz, smooth_s=VOICE_LIMIT_SMOOTH_S)
 
 
-def sidecars(clip_path: Path) -> tuple[Path, Path]:
+def sidecars(clip_path: Path, chain: VoiceChain = DRY) -> tuple[Path, Path]:
     stem = clip_path.with_suffix("")
-    return (
-        stem.with_name(f"{stem.name}.mix{CONDITION_VERSION}.f32"),
-        stem.with_name(f"{stem.name}.mix{CONDITION_VERSION}.json"),
-    )
+    name = f"{stem.name}.mix{CONDITION_VERSION}{chain.tag}"
+    return stem.with_name(f"{name}.f32"), stem.with_name(f"{name}.json")
 
 
-def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
+def load_voice_clip(clip_path: Path, rate_hz: int, chain: VoiceChain = DRY) -> VoiceClip:
     """The conditioned clip and its loudness, computing and caching them on first use."""
-    audio_path, meta_path = sidecars(clip_path)
+    audio_path, meta_path = sidecars(clip_path, chain)
     try:
         meta = json.loads(meta_path.read_text())
         samples = np.memmap(audio_path, dtype="<f4", mode="r")
@@ -88,7 +90,7 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    samples = condition(np.load(clip_path, mmap_mode="r"), rate_hz)
+    samples = condition(np.load(clip_path, mmap_mode="r"), rate_hz, chain)
     energies = block_energies(samples, rate_hz)
     loud = measure(samples, rate_hz)
     meta = {
@@ -105,10 +107,17 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
     return VoiceClip(np.memmap(audio_path, dtype="<f4", mode="r"), loud, energies, audio_path)
 
 
-def load_voice_clips(paths: Mapping[str, Path], rate_hz: int) -> dict[str, VoiceClip]:
-    """Conditioned clips for a build, by line id; one load per distinct file."""
-    by_path: dict[Path, VoiceClip] = {}
-    for path in paths.values():
-        if path not in by_path:
-            by_path[path] = load_voice_clip(path, rate_hz)
-    return {line_id: by_path[path] for line_id, path in paths.items()}
+def load_voice_clips(
+    paths: Mapping[str, Path], rate_hz: int, chains: Mapping[str, VoiceChain] | None = None
+) -> dict[str, VoiceClip]:
+    """Conditioned clips for a build, by line id, each through its voice chain (by line id;
+    dry when not given); one load per distinct file and chain."""
+    chains = chains or {}
+    loaded: dict[tuple[Path, VoiceChain], VoiceClip] = {}
+    out = {}
+    for line_id, path in paths.items():
+        key = (path, chains.get(line_id, DRY))
+        if key not in loaded:
+            loaded[key] = load_voice_clip(path, rate_hz, key[1])
+        out[line_id] = loaded[key]
+    return out

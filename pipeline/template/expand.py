@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..delivery import Delivery, check_phrasing, resolve_pace
 from ..tuning import MAX_LINES, MAX_SECTIONS, MAX_SILENCE_S
 from . import fitrules
 from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
 from .steps import parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "minutes", "max_silence")
+ROUTINE_KEYS = (
+    "name",
+    "title",
+    "language",
+    "description",
+    "fade_out",
+    "minutes",
+    "max_silence",
+    "pace",
+    "phrasing",
+)
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit", "patter")
 SECTION_KEYS = ("id", "title", "steps", "tense", "release", "essential")
@@ -46,6 +57,7 @@ def expand(
     _check_line_ids(sections, repeats, where)
     _attempt(where, None, _check_size, sections, repeats, where)
     fade_out = _attempt(where, None, _fade_out, routine, where)
+    delivery = _delivery(routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
     minutes = _attempt(where, None, _minutes, routine.get("minutes"), where)
@@ -61,6 +73,7 @@ def expand(
         minutes=minutes,
         patter=patter,
         max_silence_s=_attempt(where, MAX_SILENCE_S, fitrules.max_silence, routine, where),
+        delivery=delivery,
     )
 
 
@@ -230,6 +243,32 @@ def _fade_out(routine: Mapping[str, Any], where: Where) -> float | None:
             "routine.fade_out", f"must be a number of seconds, 0.5 to {MAX_FADE_OUT_S:g}"
         )
     return float(fade_out)
+
+
+def _delivery(routine: Mapping[str, Any], where: Where) -> Delivery:
+    """`[routine] pace` (a mood or a number) and `phrasing` (pauses between phrases)."""
+    delivery = _attempt(where, Delivery(), _pace, routine, where)
+    phrasing = _attempt(where, None, _phrasing, routine, where)
+    return Delivery(delivery.pace, phrasing, delivery.mood) if phrasing else delivery
+
+
+def _pace(routine: Mapping[str, Any], where: Where) -> Delivery:
+    if "pace" not in routine:
+        return Delivery()
+    try:
+        return resolve_pace(routine["pace"], "pace")
+    except ValueError as error:
+        raise where.error("routine.pace", str(error).removeprefix("pace: ")) from None
+
+
+def _phrasing(routine: Mapping[str, Any], where: Where):
+    if "phrasing" not in routine:
+        return None
+    try:
+        return check_phrasing(routine["phrasing"], "routine.phrasing")
+    except ValueError as error:
+        key, _, why = str(error).partition(": ")
+        raise where.error(key, why) from None
 
 
 def _table(doc: Mapping[str, Any], name: str, where: Where, required: bool = True):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..delivery import Delivery
 from ..tuning import MAX_SILENCE_S
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # routine, section and repeat ids
@@ -85,6 +86,7 @@ class Script:
     minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
     patter: tuple[tuple[str, tuple[Line, ...]], ...] = ()  # pool name -> lines, in rotation
     max_silence_s: float = MAX_SILENCE_S  # longer fitted pauses with a pool get patter
+    delivery: Delivery = field(default_factory=Delivery)  # pace, phrasing (delivery.py)
 
     def lines(self) -> Iterator[Line]:
         """Every line that may be spoken: sections, repeat lead-ins, then patter pools."""

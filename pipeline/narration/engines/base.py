@@ -66,6 +66,8 @@ class Engine(Protocol):
     name: ClassVar[str]
     concurrency: ClassVar[int]  # lines synthesized at once (threads)
     online: ClassVar[bool] = False  # needs the network: --offline skips it
+    phrased: ClassVar[bool] = True  # spoken phrase by phrase (narration/phrased.py)
+    max_phrase_chars: ClassVar[int | None] = None  # the longest text one call takes
 
     def __init__(self, profile: VoiceProfile) -> None: ...
 

@@ -33,7 +33,6 @@ from ...tuning import (
     CLIP_SILENCE_DBFS,
     GTTS_BACKOFF_MAX_S,
     GTTS_BACKOFF_S,
-    GTTS_CLAUSE_PAUSE_S,
     GTTS_CONCURRENCY,
     GTTS_CONNECT_TIMEOUT_S,
     GTTS_MAX_CHARS,
@@ -41,11 +40,10 @@ from ...tuning import (
     GTTS_READ_TIMEOUT_S,
     GTTS_RETRIES,
     GTTS_RETRY_AFTER_MAX_S,
-    GTTS_SENTENCE_PAUSE_S,
     SAMPLE_RATE_HZ,
 )
 from ..audio_io import decode_audio
-from ..textsplit import ends_sentence, split_for_tts
+from ..textsplit import split_for_tts
 from .base import Engine, EngineOptions, EngineUnavailable, RawClip, boolean, string
 
 if TYPE_CHECKING:
@@ -55,7 +53,7 @@ if TYPE_CHECKING:
 
 RPC_ID = "jQ1olc"
 RPC_PATH = "_/TranslateWebserverUi/data/batchexecute"
-SPLIT_VERSION = 1  # bump when splitting or joining changes what a gTTS clip holds
+SPLIT_VERSION = 2  # bump when splitting or joining changes what a gTTS clip holds
 # Google Translate hosts that give gTTS its regional accents (translate.google.<tld>).
 ACCENTS = ("com", "co.uk", "com.au", "co.in", "ca", "ie", "co.za")
 
@@ -160,6 +158,8 @@ class GttsEngine(Engine):
     name = "gtts"
     concurrency = GTTS_CONCURRENCY
     online = True
+    phrased = True  # lines come phrase by phrase (narration/phrases.py), each one request
+    max_phrase_chars = GTTS_MAX_CHARS
 
     def __init__(self, profile: VoiceProfile, settings: GttsSettings | None = None) -> None:
         self.profile = profile
@@ -177,24 +177,16 @@ class GttsEngine(Engine):
         return f"gTTS {metadata.version('gTTS')}, split {SPLIT_VERSION}"
 
     def synthesize(self, text: str, line_id: str = "") -> RawClip:
-        """Each piece is fetched and decoded, trimmed of its own silence and joined with a
-        short pause (longer after a sentence than after a clause); mono float32 at 44.1 kHz."""
+        """One phrase, normally one request; mono float32 at 44.1 kHz. Longer text (a caller
+        that did not phrase it) is cut at natural places and the pieces joined back to back:
+        the pauses between phrases are narration/phrased.py's to set."""
         parts: list[np.ndarray] = []
-        pieces = split_for_tts(text, GTTS_MAX_CHARS)
-        for index, piece in enumerate(pieces):
+        for piece in split_for_tts(text, GTTS_MAX_CHARS):
             mp3 = b"".join(self.fetch(body) for body in self.bodies(piece))
             samples = decode_audio(
                 mp3, SAMPLE_RATE_HZ, self.profile.pace, f"{self.profile.name}: answer for {piece!r}"
             )
-            speech = trim_silence(samples, SAMPLE_RATE_HZ, CLIP_SILENCE_DBFS, 0.0)
-            if index:
-                pause_s = (
-                    GTTS_SENTENCE_PAUSE_S
-                    if ends_sentence(pieces[index - 1])
-                    else (GTTS_CLAUSE_PAUSE_S)
-                )
-                parts.append(np.zeros(round(pause_s * SAMPLE_RATE_HZ), dtype=np.float32))
-            parts.append(speech)
+            parts.append(trim_silence(samples, SAMPLE_RATE_HZ, CLIP_SILENCE_DBFS, 0.0))
         if not parts:
             raise VoiceError(f"voice {self.profile.name}: nothing to say in {text!r}")
         return RawClip(np.concatenate(parts), SAMPLE_RATE_HZ)

@@ -50,6 +50,7 @@ class RecordedEngine(Engine):
 
     name = "recorded"
     concurrency = 2  # decoding is an ffmpeg process per line
+    phrased = False  # a take is played as recorded, pauses and all
 
     def __init__(self, profile) -> None:
         self.profile = profile

@@ -1,0 +1,94 @@
+"""`pmr check`: independent figures of a finished MP3; a good session passes, a clipped and a
+too-loud copy of it fail, and an MP3 pmr did not build is still measured."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.build import BuildOptions, build
+from pipeline.cli import app
+from pipeline.encode import ffmpeg_exe
+
+from .conftest import SHORT_ROUTINE
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory, module_cache: Path) -> Path:
+    folder = tmp_path_factory.mktemp("check")
+    routine = folder / "mini.toml"
+    routine.write_text(SHORT_ROUTINE, encoding="utf-8")
+    return build(
+        BuildOptions(routine=str(routine), minutes=1.25, out=folder / "good.mp3",
+                     cache_dir=module_cache)
+    ).path  # fmt: skip
+
+
+def altered(source: Path, target: Path, audio_filter: str) -> Path:
+    """A copy of `source` through an ffmpeg filter, its transcript beside it."""
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(source), "-af", audio_filter,
+         "-c:a", "libmp3lame", "-b:a", "128k", str(target)],
+        check=True,
+    )  # fmt: skip
+    shutil.copy(source.with_suffix(".vtt"), target.with_suffix(".vtt"))
+    return target
+
+
+def figures(args: list[str]) -> tuple[int, dict]:
+    result = runner.invoke(app, ["check", *args, "--json"])
+    return result.exit_code, json.loads(result.stdout)["figures"]
+
+
+def test_a_good_session_passes(good: Path) -> None:
+    result = runner.invoke(app, ["check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "speech rate" in result.output and "FAIL" not in result.output
+    code, got = figures([str(good)])
+    assert code == 0
+    assert got["duration"]["value"] == pytest.approx(75.0, abs=0.1)
+    assert got["loudness"]["value"] == pytest.approx(-16.0, abs=1.0)
+    assert got["hold (worst)"]["value"] == pytest.approx(5.0, abs=0.3)
+
+
+def test_a_clipped_copy_fails(good: Path, tmp_path: Path) -> None:
+    clipped = altered(good, tmp_path / "clipped.mp3", "volume=14dB,aformat=sample_fmts=s16")
+    code, got = figures([str(clipped)])
+    assert code == 1
+    assert got["clipped samples"]["ok"] is False and got["clipped samples"]["value"] > 100
+
+
+def test_a_too_loud_copy_fails_on_loudness_alone(good: Path, tmp_path: Path) -> None:
+    loud = altered(good, tmp_path / "loud.mp3", "loudnorm=I=-10:TP=-1.5:LRA=20,aresample=44100")
+    code, got = figures([str(loud)])
+    assert code == 1
+    assert got["loudness"]["ok"] is False and got["loudness"]["value"] > -14
+    assert got["clipped samples"]["ok"] is True
+
+
+def test_an_mp3_pmr_did_not_build_is_measured_and_says_what_it_lacks(tmp_path: Path) -> None:
+    tone = tmp_path / "tone.mp3"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
+         "-af", "volume=-20dB", "-ac", "2", str(tone)],
+        check=True,
+    )  # fmt: skip
+    _, got = figures([str(tone)])
+    assert got["duration"]["value"] == pytest.approx(20.0, abs=0.1)
+    assert got["speech rate"]["value"] is None
+    assert "needs a transcript" in got["speech rate"]["note"]
+
+
+def test_a_file_that_is_not_audio_is_a_user_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp3"
+    junk.write_text("not audio")
+    result = runner.invoke(app, ["check", str(junk)])
+    assert result.exit_code == 2
+    assert result.output.startswith("pmr: error: ") and str(junk) in result.output
