@@ -9,6 +9,7 @@ template errors do. The format is documented in the README ("Batches of variants
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import string
 from collections.abc import Mapping
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..build import MAX_MINUTES, BuildOptions
-from ..errors import BatchError, did_you_mean
+from ..build import DEFAULT_BACKGROUND, MAX_MINUTES, BuildOptions
+from ..errors import BatchError, PmrError, did_you_mean
 from ..template.tomlfile import MatrixProblem, Where, read_toml
 from .series import Series, parse_series
 
@@ -36,8 +37,9 @@ DEFAULT_AXES: Mapping[str, tuple[Any, ...]] = {
     "routines": ("full",),
     "minutes": (10.0,),
     "voices": ("piper-joe",),
-    "backgrounds": ("pad",),
+    "backgrounds": ("",),  # each routine's own background (`[routine] background`), else pad
 }
+BODY_OPTIONS = {"skip": (), "gentle": (), "dominant": "left"}  # Body's fields, in order
 # BuildOptions fields a matrix sets itself; every other field is an option a matrix may set.
 _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 
@@ -45,11 +47,12 @@ _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 def option_defaults() -> dict[str, Any]:
     """Options a matrix may set, with their defaults: every BuildOptions field it doesn't own
     whose value is a plain number, string or flag, so such options other stages add to
-    BuildOptions are accepted here without a change (structured ones, like `episode`, not)."""
+    BuildOptions are accepted here without a change (structured ones, like `episode`, not;
+    a tuple of strings, like `skip`, is given as a list or a single string)."""
     return {
         f.name: f.default
         for f in dataclasses.fields(BuildOptions)
-        if f.name not in _OWN_FIELDS and isinstance(f.default, bool | int | float | str)
+        if f.name not in _OWN_FIELDS and isinstance(f.default, bool | int | float | str | tuple)
     }
 
 
@@ -209,11 +212,17 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
         if any(_matches(rule, axes) for rule in matrix.excludes):
             continue
         options, name, name_key = dict(matrix.options), matrix.name, "output.name"
+        body_key = "options"
         for rule in matrix.overrides:
             if _matches(rule.match, axes):
                 options.update(rule.options)
                 if rule.name:
                     name, name_key = rule.name, f"{rule.key}.name"
+                if set(dict(rule.options)) & set(BODY_OPTIONS):
+                    body_key = rule.key
+        if background == "":
+            axes["background"] = background = _routine_background(routine)
+        _check_body(matrix.source, body_key, routine, options)
         out = matrix.out_dir / _format_name(name, axes, options)
         if out in owners:
             raise BatchError(
@@ -228,6 +237,33 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
     if not variants:
         raise BatchError(f"{matrix.source}: exclude: every variant is excluded; nothing to build")
     return tuple(variants)
+
+
+def _check_body(source: str, key: str, routine: str, options: Mapping[str, Any]) -> None:
+    """--skip/--gentle/--dominant of a variant name groups its routine has (exit 2, now)."""
+    if not set(options) & set(BODY_OPTIONS):
+        return
+    from ..template.body import Body, check_body
+
+    body = Body(*(options.get(k, d) for k, d in BODY_OPTIONS.items()))
+    try:
+        check_body(_script(routine), body, key=f"{key}.{{option}} =")
+    except BatchError:
+        raise
+    except PmrError as exc:
+        raise BatchError(f"{source}: {exc}") from None
+
+
+@functools.cache
+def _script(routine: str) -> Any:
+    from ..template import load_script
+
+    return load_script(routine)
+
+
+def _routine_background(routine: str) -> str:
+    """The background axis left out: each routine's own bed (`[routine] background`)."""
+    return _script(routine).background or DEFAULT_BACKGROUND
 
 
 def _axis_values(axis: str, values: Any, where: Where, key: str, base: Path) -> tuple[Any, ...]:
@@ -302,6 +338,11 @@ def _options(table: Mapping[str, Any], where: Where, key: str) -> tuple[tuple[st
 def _typed(value: Any, default: Any, where: Where, key: str) -> Any:
     """A value of the option's type (an int is fine where a float is expected)."""
     kind = type(default)
+    if kind is tuple:
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(v, str) and v for v in items):
+            return tuple(items)
+        raise where.error(key, f"{value!r} must be a name or a list of names, like ['neck']")
     if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -351,6 +392,9 @@ def _check_name(name: Any, where: Where, key: str) -> None:
 
 def _format_name(name: str, axes: Mapping[str, Any], options: Mapping[str, Any]) -> str:
     values = {**option_defaults(), **options, **axes}
+    for key, value in values.items():
+        if isinstance(value, tuple):  # {skip}: 'neck+left-hand', or 'none'
+            values[key] = "+".join(value) or "none"
     values["minutes"] = f"{axes['minutes']:g}"
     for key in ("routine", "background"):
         if _looks_like_path(str(axes[key])):

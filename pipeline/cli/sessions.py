@@ -7,20 +7,28 @@ from typing import Annotated
 
 import typer
 
-from ..build import BuildOptions, build, check_minutes, mix_settings
+from ..build import (
+    BuildOptions,
+    build,
+    check_minutes,
+    mix_settings,
+    session_script,
+    with_routine_defaults,
+)
 from ..narration import ClipCache, default_cache_dir, load_voice
 from ..publish import DEFAULT_SERIES, EpisodeInfo
 from ..sound.backgrounds import BACKGROUNDS, FILE_DESCRIPTION, check_background
 from ..sound.preview import default_preview_path, preview
 from ..sound.settings import check_bitrate, check_sample_rate
-from ..template import load_script
 from ..tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 from .options import (
     Background,
     BedLevel,
     Bitrate,
     CacheDir,
+    Dominant,
     FillMissing,
+    Gentle,
     Loudness,
     Measure,
     Minutes,
@@ -30,6 +38,7 @@ from .options import (
     RoutineArgument,
     SampleRate,
     Seed,
+    Skip,
     Strict,
     Voice,
     complete_background,
@@ -48,7 +57,7 @@ def build_command(
         Path | None,
         typer.Option("--out", "-o", help="Output MP3 [default: output/ROUTINE-Nmin-VOICE.mp3]."),
     ] = None,
-    background: Background = "pad",
+    background: Background = "",
     bed_level: BedLevel = BED_BELOW_VOICE_LU,
     chimes: Annotated[
         bool, typer.Option("--chimes/--no-chimes", help="Bells at the cues the routine places.")
@@ -59,12 +68,15 @@ def build_command(
     tones: Annotated[
         bool, typer.Option("--tones", help="Soft tones after each tense and release line.")
     ] = False,
-    loudness: Loudness = "podcast",
+    loudness: Loudness = "",
     mono: Mono = False,
     bitrate: Bitrate = MP3_BITRATE,
     sample_rate: SampleRate = SAMPLE_RATE_HZ,
     seed: Seed = 0,
     measure: Measure = True,
+    skip: Skip = None,
+    gentle: Gentle = None,
+    dominant: Dominant = "left",
     cache_dir: CacheDir = None,
     offline: Offline = False,
     strict: Strict = False,
@@ -92,6 +104,8 @@ def build_command(
       pmr build my-routine.toml --minutes 15 --background none
 
       pmr build full -m 30 --background ocean --loudness sleep --no-chimes
+
+      pmr build seven -m 15 --skip right-arm --gentle neck --dominant right
     """
     options = BuildOptions(
         routine=routine, minutes=minutes, voice=voice, out=out, cache_dir=cache_dir,
@@ -99,6 +113,7 @@ def build_command(
         episode=EpisodeInfo(series=series, cover=cover), bitrate=bitrate, rate_hz=sample_rate,
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure,
+        skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))
@@ -117,7 +132,10 @@ def plan_command(
     png: Annotated[
         Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
     ] = None,
-    background: Background = "pad",
+    background: Background = "",
+    skip: Skip = None,
+    gentle: Gentle = None,
+    dominant: Dominant = "left",
     cache_dir: CacheDir = None,
 ) -> None:
     """Print the cue sheet of a session (start, section, line, pauses) without building audio.
@@ -129,9 +147,15 @@ def plan_command(
     from ..plan import cue_sheet, draw_png, make_plan
 
     check_minutes(minutes)
+    options = BuildOptions(
+        routine=routine, background=background, skip=tuple(skip or ()),
+        gentle=tuple(gentle or ()), dominant=dominant,
+    )  # fmt: skip
+    script = session_script(options)
+    background = with_routine_defaults(options, script).background
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
-    plan = make_plan(load_script(routine), load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+    plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
     typer.echo(cue_sheet(plan))
     if png is not None:
         typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")

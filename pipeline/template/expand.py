@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..errors import did_you_mean
 from . import fitrules
-from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
-from .steps import parse_pause, parse_steps
+from .model import ID_PATTERN, Group, Line, Pause, Repeat, Script, Section
+from .steps import clean_text, parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "loudness", "background")
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
-SECTION_KEYS = ("id", "title", "steps", "tense", "release")
+SECTION_KEYS = ("id", "title", "steps", "tense", "release", "part", "gentle")
 T = TypeVar("T")
 
 
@@ -45,6 +46,7 @@ def expand(
     fade_out = _attempt(where, None, _fade_out, routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
+    loudness, background = _attempt(where, (None, None), _sound_defaults, routine, where)
     return Script(
         name=name,
         title=title,
@@ -54,6 +56,8 @@ def expand(
         drop=drop,
         repeats=repeats,
         fade_out_s=fade_out,
+        loudness=loudness,
+        background=background,
     )
 
 
@@ -157,7 +161,41 @@ def _section(
         if not isinstance(raw_steps, list) or not raw_steps:
             raise where.error(key, "needs 'steps' (a list) or 'tense' and 'release'")
     steps = tuple(parse_steps(raw_steps, steps_key, section_id, variant, fill, pauses, where))
-    return Section(section_id, title, steps)
+    return Section(section_id, title, steps, _group(doc, key, title, where) if is_group else None)
+
+
+def _group(doc: dict[str, Any], key: str, title: str, where: Where) -> Group:
+    """`part` (how the session names it, default from the title) and `gentle` wording."""
+    for name in ("part", "gentle"):
+        if name in doc:
+            where.string(doc, name, key)
+    part = " ".join(doc.get("part", "").split()) or "your " + title.split(":")[-1].strip().lower()
+    gentle = doc.get("gentle")
+    if gentle is not None:
+        gentle = clean_text(gentle, where, f"{key}.gentle")
+    return Group(part, " ".join(doc["tense"].split()), gentle)
+
+
+def _sound_defaults(routine: Mapping[str, Any], where: Where) -> tuple[str | None, str | None]:
+    """`[routine] loudness` (a preset or LUFS) and `background` (a built-in bed): the routine's
+    own defaults, which CLI options override."""
+    from ..errors import RenderError
+    from ..sound.backgrounds import BACKGROUNDS
+    from ..sound.settings import resolve_loudness
+
+    loudness, background = routine.get("loudness"), routine.get("background")
+    if loudness is not None:
+        try:
+            resolve_loudness(str(loudness))
+        except RenderError as exc:
+            raise where.error("routine.loudness", str(exc).removeprefix("--loudness ")) from None
+    if background is not None and background not in BACKGROUNDS:
+        raise where.error(
+            "routine.background",
+            f"unknown background {background!r}{did_you_mean(str(background), BACKGROUNDS)}; "
+            f"valid: {', '.join(BACKGROUNDS)}",
+        )
+    return (None if loudness is None else str(loudness)), background
 
 
 def _fit(
