@@ -39,6 +39,12 @@ def test_skip_leaves_the_groups_out_and_says_so_once_even_in_a_second_round() ->
         "Keep them still and comfortable."
     ]
     assert ids.index("left-to-rest") == ids.index("left-foot") - 1  # before the first group
+    first_skipped = adapt(load_script("seven"), Body(skip=("left-arm", "right-arm", "neck")))
+    assert [s.id for s in first_skipped.sections].count("left-to-rest") == 1
+    assert [t for t in _texts(first_skipped) if "leave out" in t] == [
+        "Today we leave out your left arm, your right arm and your neck, and let them rest. "
+        "Keep them still and comfortable."
+    ]
     timeline = fit(script, _clips(script), RATE, 40 * 60)  # long: a second round
     chapters = [c.id for c in timeline.chapters]
     assert "left-foot.2" in chapters and "left-hand.2" not in chapters
@@ -187,8 +193,8 @@ def test_batch_takes_the_body_options(tmp_path: Path, cache_dir: Path) -> None:
     with pytest.raises(BatchError) as error:
         expand(parse_matrix(bad, source="m.toml", base=tmp_path))
     assert str(error.value) == (
-        "m.toml: override[0].skip = left-foot: routine mini has no muscle group 'left-foot' "
-        "(did you mean 'left-hand'?); valid: left-hand, right-hand"
+        "m.toml: override[0].skip = left-foot: routine mini has no muscle group 'left-foot'; "
+        "valid: left-hand, right-hand"
     )
     wrong_type = dict(doc, options={"gentle": 3})
     with pytest.raises(BatchError, match=r"options.gentle: 3 must be a name or a list of names"):

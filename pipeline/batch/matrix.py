@@ -9,7 +9,6 @@ template errors do. The format is documented in the README ("Batches of variants
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import string
 from collections.abc import Mapping
@@ -17,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..build import DEFAULT_BACKGROUND, MAX_MINUTES, BuildOptions
-from ..errors import BatchError, PmrError, did_you_mean
+from ..build import MAX_MINUTES, BuildOptions
+from ..errors import BatchError, did_you_mean
 from ..template.tomlfile import MatrixProblem, Where, read_toml
+from .routines import BODY_OPTIONS, check_variant_body, routine_background
 from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
@@ -39,7 +39,6 @@ DEFAULT_AXES: Mapping[str, tuple[Any, ...]] = {
     "voices": ("piper-joe",),
     "backgrounds": ("",),  # each routine's own background (`[routine] background`), else pad
 }
-BODY_OPTIONS = {"skip": (), "gentle": (), "dominant": "left"}  # Body's fields, in order
 # BuildOptions fields a matrix sets itself; every other field is an option a matrix may set.
 _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 
@@ -218,11 +217,11 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
                 options.update(rule.options)
                 if rule.name:
                     name, name_key = rule.name, f"{rule.key}.name"
-                if set(dict(rule.options)) & set(BODY_OPTIONS):
+                if set(dict(rule.options)) & set(BODY_OPTIONS):  # name where it was set
                     body_key = rule.key
         if background == "":
-            axes["background"] = background = _routine_background(routine)
-        _check_body(matrix.source, body_key, routine, options)
+            axes["background"] = background = routine_background(routine)
+        check_variant_body(matrix.source, body_key, routine, options)
         out = matrix.out_dir / _format_name(name, axes, options)
         if out in owners:
             raise BatchError(
@@ -237,33 +236,6 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
     if not variants:
         raise BatchError(f"{matrix.source}: exclude: every variant is excluded; nothing to build")
     return tuple(variants)
-
-
-def _check_body(source: str, key: str, routine: str, options: Mapping[str, Any]) -> None:
-    """--skip/--gentle/--dominant of a variant name groups its routine has (exit 2, now)."""
-    if not set(options) & set(BODY_OPTIONS):
-        return
-    from ..template.body import Body, check_body
-
-    body = Body(*(options.get(k, d) for k, d in BODY_OPTIONS.items()))
-    try:
-        check_body(_script(routine), body, key=f"{key}.{{option}} =")
-    except BatchError:
-        raise
-    except PmrError as exc:
-        raise BatchError(f"{source}: {exc}") from None
-
-
-@functools.cache
-def _script(routine: str) -> Any:
-    from ..template import load_script
-
-    return load_script(routine)
-
-
-def _routine_background(routine: str) -> str:
-    """The background axis left out: each routine's own bed (`[routine] background`)."""
-    return _script(routine).background or DEFAULT_BACKGROUND
 
 
 def _axis_values(axis: str, values: Any, where: Where, key: str, base: Path) -> tuple[Any, ...]:

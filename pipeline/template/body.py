@@ -145,7 +145,7 @@ def leave_out(script: Script, skip: tuple[str, ...]) -> Script:
     note = _skip_note(script, parts)
     kept: list[Section] = []
     for section in script.sections:
-        if section.group is not None and not any(s.group is not None for s in kept):
+        if section.group is not None and note not in kept:
             kept.append(note)
         if section.id not in skip:
             kept.append(section)
