@@ -46,7 +46,8 @@ def expand(
     fade_out = _attempt(where, None, _fade_out, routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
-    loudness, background = _attempt(where, (None, None), _sound_defaults, routine, where)
+    loudness = _attempt(where, None, _loudness, routine, where)
+    background = _attempt(where, None, _background, routine, where)
     return Script(
         name=name,
         title=title,
@@ -176,26 +177,33 @@ def _group(doc: dict[str, Any], key: str, title: str, where: Where) -> Group:
     return Group(part, " ".join(doc["tense"].split()), gentle)
 
 
-def _sound_defaults(routine: Mapping[str, Any], where: Where) -> tuple[str | None, str | None]:
-    """`[routine] loudness` (a preset or LUFS) and `background` (a built-in bed): the routine's
-    own defaults, which CLI options override."""
+def _loudness(routine: Mapping[str, Any], where: Where) -> str | None:
+    """`[routine] loudness`: the routine's default preset or LUFS; --loudness overrides it."""
     from ..errors import RenderError
-    from ..sound.backgrounds import BACKGROUNDS
     from ..sound.settings import resolve_loudness
 
-    loudness, background = routine.get("loudness"), routine.get("background")
-    if loudness is not None:
-        try:
-            resolve_loudness(str(loudness))
-        except RenderError as exc:
-            raise where.error("routine.loudness", str(exc).removeprefix("--loudness ")) from None
+    loudness = routine.get("loudness")
+    if loudness is None:
+        return None
+    try:
+        resolve_loudness(str(loudness))
+    except RenderError as exc:
+        raise where.error("routine.loudness", str(exc).removeprefix("--loudness ")) from None
+    return str(loudness)
+
+
+def _background(routine: Mapping[str, Any], where: Where) -> str | None:
+    """`[routine] background`: the routine's default bed; --background overrides it."""
+    from ..sound.backgrounds import BACKGROUNDS
+
+    background = routine.get("background")
     if background is not None and background not in BACKGROUNDS:
         raise where.error(
             "routine.background",
             f"unknown background {background!r}{did_you_mean(str(background), BACKGROUNDS)}; "
             f"valid: {', '.join(BACKGROUNDS)}",
         )
-    return (None if loudness is None else str(loudness)), background
+    return background
 
 
 def _fit(
