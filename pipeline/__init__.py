@@ -4,3 +4,4 @@ The flow (see build.py): template -> narration -> fit -> render -> encode.
 """
 
 __version__ = "0.1.0"
+DISTRIBUTION = "pmr-relax"  # the name pip knows it by (`pmr` on PyPI is another project)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .encode import Mp3Writer, check_output_path, output_lock
+from .encode import Mp3Writer, check_output_path, output_lock, output_path
 from .errors import FitError
-from .fit import Timeline, fit
+from .files import forcing
+from .fit import Timeline, all_fixed, fit, natural_seconds
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
-from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
+from .publish import (
+    EpisodeInfo,
+    check_cover,
+    file_input,
+    now_utc,
+    prepare,
+    sidecar_owners,
+    write_sidecars,
+)
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
@@ -29,14 +38,17 @@ MAX_MINUTES = 600.0
 # What a build uses when neither the command line nor the routine's `[routine]` table says.
 DEFAULT_BACKGROUND = "pad"
 DEFAULT_LOUDNESS = "podcast"
+DEFAULT_MINUTES = 10.0  # a build without --minutes of a routine that sets no length
 
 
 @dataclass(frozen=True)
 class BuildOptions:
     routine: str = "full"
-    minutes: float = 10.0
+    minutes: float | None = None  # None: the routine's own length (see `session_seconds`)
     voice: str = "piper-joe"
-    out: Path | None = None  # default: output/<routine>-<minutes>min-<voice>.mp3
+    out: Path | str | None = None  # default: output/<routine>-<minutes>min-<voice>.mp3; a
+    # folder (or a path ending in '/') gets that name inside
+    force: bool = False  # replace any regular file at the outputs, not only pmr's own
     cache_dir: Path | None = None
     background: str = ""  # a built-in name or an audio file; "": the routine's own, else pad
     bitrate: str = MP3_BITRATE
@@ -74,8 +86,30 @@ class BuildResult:
     measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
 
 
+def session_minutes(minutes: float | None, script: Script) -> float | str:
+    """--minutes when given; else the routine's `[routine] minutes` (a number or "natural");
+    else "natural" when every pause is fixed (it can make no other length), else 10."""
+    if minutes is not None:
+        return minutes
+    if script.minutes is not None:
+        return script.minutes
+    return "natural" if all_fixed(script) else DEFAULT_MINUTES
+
+
 def default_output(options: BuildOptions, script: Script) -> Path:
-    return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
+    minutes = session_minutes(options.minutes, script)
+    length = "natural" if minutes == "natural" else f"{minutes:g}min"
+    return Path("output") / f"{script.name}-{length}-{options.voice}.mp3"
+
+
+def session_seconds(
+    options: BuildOptions, script: Script, clip_frames: Mapping[str, int], rate_hz: int
+) -> float:
+    """The length to fit, in seconds: the natural length is exact once the clips are known."""
+    minutes = session_minutes(options.minutes, script)
+    if minutes == "natural":
+        return natural_seconds(script, clip_frames, rate_hz)
+    return float(minutes) * 60
 
 
 def build(
@@ -83,18 +117,28 @@ def build(
     on_progress: Progress | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> BuildResult:
+    """Build one session (see `_build`); --force holds for every file it writes."""
+    with forcing(options.force):
+        return _build(options, on_progress, on_notice)
+
+
+def _build(
+    options: BuildOptions,
+    on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> BuildResult:
     # Every option is checked before any narration or audio work is done.
-    check_minutes(options.minutes)
+    if options.minutes is not None:
+        check_minutes(options.minutes)
     script = session_script(options)
     options = with_routine_defaults(options, script)
     settings = mix_settings(options)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
     voice = load_voice(options.voice)
-    out = options.out or default_output(options, script)
-    if options.out is None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_path(options.out, default_output(options, script))
     routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
-    check_output_path(out, inputs=tuple(p for p in (routine_file, bed_file) if p))
+    inputs = tuple(p for p in (routine_file, bed_file) if p)
+    check_output_path(out, inputs, sidecar_owners(out) if options.sidecars else None)
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
 
@@ -111,7 +155,8 @@ def build(
         on_notice=on_notice,
     )
     label = f"{script.name} with {voice.name}"
-    timeline = fit(script, clips.frames, rate_hz, options.minutes * 60, label=label)
+    seconds = session_seconds(options, script, clips.frames, rate_hz)
+    timeline = fit(script, clips.frames, rate_hz, seconds, label=label)
     score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
@@ -122,7 +167,7 @@ def build(
             inputs = {
                 "routine": file_input(routine_file),
                 "voice": {"name": voice.name, **file_input(voice.source)},
-                "minutes": options.minutes,
+                "minutes": session_minutes(options.minutes, script),
                 "background": file_input(bed_file) if bed_file else options.background,
                 "loudness": options.loudness,
                 "bitrate": bitrate,

@@ -22,7 +22,7 @@ from types import TracebackType
 import numpy as np
 
 from .errors import EncodeError
-from .files import atomic_path
+from .files import atomic_path, check_target, mark
 from .files import output_lock as output_lock
 from .tuning import CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
 
@@ -45,8 +45,31 @@ def ffmpeg_exe() -> str:
         ) from None
 
 
-def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
-    """Refuse outputs that can't be written before any work is done."""
+def output_path(given: Path | str | None, default: Path) -> Path:
+    """Where an MP3 goes: `default` (its folder made) without --out; inside an existing folder,
+    or a path ending in '/', under the default's name; else a name that must end in .mp3."""
+    if given is None:
+        default.parent.mkdir(parents=True, exist_ok=True)
+        return default
+    text = str(given)
+    if text.endswith(("/", os.sep)) or Path(text).is_dir():
+        return Path(text) / default.name
+    if Path(text).suffix.lower() != ".mp3":
+        raise EncodeError(
+            f"--out {text}: is not a folder and does not end in .mp3; give a file name ending "
+            "in .mp3 or an existing folder"
+        )
+    return Path(text)
+
+
+def check_output_path(
+    target: Path,
+    inputs: tuple[Path, ...] = (),
+    beside: Mapping[Path, Callable[[Path], bool]] | None = None,
+) -> Path:
+    """Refuse outputs that can't be written before any work is done: a missing or read-only
+    folder, an input as output, and what the output policy refuses at the MP3 or at the files
+    `beside` it (each with its test of what pmr wrote)."""
     target = Path(target)
     folder = target.parent
     if not folder.is_dir():
@@ -55,11 +78,12 @@ def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
         )
     if not os.access(folder, os.W_OK):
         raise EncodeError(f"{target}: the folder {folder} is not writable; pick another --out")
-    if target.is_dir():
-        raise EncodeError(f"{target}: is a folder; give a file name ending in .mp3")
     for source in inputs:
         if source.exists() and target.exists() and target.resolve() == source.resolve():
             raise EncodeError(f"{target}: the output would overwrite an input; pick another --out")
+    check_target(target, error=EncodeError)
+    for path, ours in (beside or {}).items():
+        check_target(path, ours=ours, error=EncodeError)
     return target
 
 
@@ -118,7 +142,9 @@ class Mp3Writer:
         ]  # fmt: skip
 
     def tag_args(self) -> list[str]:
-        return [arg for k, v in self.tags.items() for arg in ("-metadata", f"{k}={v}")]
+        """The tags, and pmr's mark (a TXXX frame) that lets a later build replace the file."""
+        tags = {**self.tags, "generator": mark()}
+        return [arg for k, v in tags.items() for arg in ("-metadata", f"{k}={v}")]
 
     def publishing_args(self) -> list[str]:
         """Inputs after the audio (input 0) and the maps that put chapters, tags and the cover

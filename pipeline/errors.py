@@ -39,3 +39,7 @@ class PublishError(PmrError):
 
 class BatchError(PmrError):
     """A batch matrix is invalid (its file, key or value is named)."""
+
+
+class OutputError(PmrError):
+    """An output path pmr may not write: a node, a link, a folder, or a file pmr did not write."""

@@ -7,6 +7,11 @@ temp file is created with mode 0o666 and the kernel applies the umask, so a fini
 the permissions any other program's file would get (not mkstemp's private 0o600), without
 pmr ever calling `os.umask` (process-wide, and not thread-safe).
 
+The output policy lives here too (`check_target`): pmr replaces only a regular file that carries
+its mark (`MARK`, which every writer puts in what it writes: an ID3 frame, a NOTE, a JSON key,
+a generator element, a PNG text chunk, a comment line), or any regular file under `forcing()`
+(--force). A symlink, FIFO, device, socket or folder at a target is refused and left as it is.
+
 Temp files are named `.<target name>.<random>.part` (a helper's own temps add to that name, e.g.
 `.part.mux`), so `temp_glob` finds everything a killed writer of one target left behind; the
 output lock is `.<target name>.lock` beside it.
@@ -15,19 +20,107 @@ output lock is `.<target name>.lock` beside it.
 from __future__ import annotations
 
 import contextlib
+import enum
 import fcntl
 import glob
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+
+from . import __version__
+from .errors import OutputError
 
 TEMP_SUFFIX = ".part"
 LOCK_SUFFIX = ".lock"
 _NAME_MAX = 200  # of the target's name kept in a temp name (file names stop at 255 bytes)
 _CHUNK = 1 << 20
+MARK = "made by pmr"  # pmr's mark in every file it writes: `mark()` is the whole text
+_SNIFF_BYTES = 1 << 18  # where the mark is looked for: tags and headers come first
+_ID3_MAX_BYTES = 1 << 25  # an MP3's ID3v2 tag (cover art included) is read whole, to 32 MiB
+_SPECIAL = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+class Replace(enum.Enum):
+    """What may stand at a target before pmr writes it."""
+
+    OURS = "ours"  # nothing, or a regular file with pmr's mark (any regular file when forcing)
+    ALWAYS = "always"  # pmr's own stores (cache clips, envelopes): any regular file
+    NEVER = "never"  # nothing: FileExistsError otherwise (new templates)
+
+
+_FORCE: ContextVar[bool] = ContextVar("pmr_force", default=False)
+
+
+def mark() -> str:
+    """The words a writer puts in its file so a later run knows pmr wrote it."""
+    return f"{MARK} {__version__}"
+
+
+@contextlib.contextmanager
+def forcing(on: bool = True) -> Iterator[None]:
+    """--force: inside, any regular file may be replaced (never a node or a link); `on` False
+    keeps what an enclosing block set."""
+    token = _FORCE.set(on or _FORCE.get())
+    try:
+        yield
+    finally:
+        _FORCE.reset(token)
+
+
+def has_mark(path: Path) -> bool:
+    """True when the start of the file carries pmr's mark (as ASCII or UTF-16, as ID3 has it)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+            if head[:3] == b"ID3" and len(head) >= 10:  # an MP3: its whole ID3v2 tag
+                size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+                head += handle.read(max(0, min(size + 10, _ID3_MAX_BYTES) - len(head)))
+    except OSError:
+        return False
+    word = MARK.encode()
+    return word in head or MARK.encode("utf-16-le") in head or MARK.encode("utf-16-be") in head
+
+
+def check_target(
+    target: Path,
+    replace: Replace = Replace.OURS,
+    ours: Callable[[Path], bool] = has_mark,
+    error: type[Exception] = OutputError,
+) -> Path:
+    """The output policy: refuse (with `error`) what may not be replaced at `target`."""
+    target = Path(target)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise error(f"{target}: can't look at it ({exc.strerror})") from None
+    for test, kind in _SPECIAL:
+        if test(info.st_mode):
+            raise error(
+                f"{target}: is {kind}; pmr writes only regular files and leaves it as it is; "
+                "pick another path"
+            )
+    if replace is Replace.NEVER:
+        raise FileExistsError(target)
+    if replace is Replace.OURS and not _FORCE.get() and not ours(target):
+        raise error(
+            f"{target}: exists and pmr did not write it; pass --force to replace it, "
+            "or pick another path"
+        )
+    return target
 
 
 def temp_glob(target: Path) -> str:
@@ -66,13 +159,17 @@ def atomic_path(
     target: Path,
     failure: str = "can't write it",
     error: type[Exception] | None = None,
-    replace: bool = True,
+    replace: Replace = Replace.OURS,
+    ours: Callable[[Path], bool] = has_mark,
 ) -> Iterator[Path]:
     """A temp path beside `target` for the block to fill; fsynced and renamed onto `target`
-    only when the block completes; removed on any failure. `replace=False` never replaces an
+    only when the block completes; removed on any failure. The output policy (`check_target`)
+    is applied before and again just before the rename; `Replace.NEVER` never replaces an
     existing target (FileExistsError instead, even against a file that appeared meanwhile).
     With `error`, an OSError becomes `error("<target>: <failure> (<reason>)")`."""
     target = Path(target)
+    refusal = error or OutputError
+    check_target(target, replace, ours, refusal)
     try:
         tmp = new_temp(target)
     except OSError as exc:
@@ -80,7 +177,8 @@ def atomic_path(
     try:
         yield tmp
         _fsync(tmp)
-        if replace:
+        if replace is not Replace.NEVER:
+            check_target(target, replace, ours, refusal)
             os.replace(tmp, target)
         else:
             os.link(tmp, target)  # fails rather than overwrite
@@ -103,11 +201,19 @@ def write_atomic(
     data: bytes | str,
     failure: str = "can't write it",
     error: type[Exception] | None = None,
-    replace: bool = True,
+    replace: Replace = Replace.OURS,
+    ours: Callable[[Path], bool] = has_mark,
 ) -> Path:
     """Write a whole file (str as UTF-8) through `atomic_path`; returns `target`."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(target, failure, error, replace) as tmp, open(tmp, "wb") as handle:
+
+    def same_or_ours(path: Path) -> bool:  # replacing the very same bytes destroys nothing
+        return ours(path) or (path.stat().st_size == len(raw) and path.read_bytes() == raw)
+
+    with (
+        atomic_path(target, failure, error, replace, same_or_ours) as tmp,
+        open(tmp, "wb") as handle,
+    ):
         handle.write(raw)
     return Path(target)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError, VoiceError
-from .files import atomic_path
-from .fit import Timeline, describe_reach, fit
+from .files import atomic_path, mark
+from .fit import Timeline, describe_reach, fit, natural_seconds
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
 from .sound.mix import bed_envelope, speech_spans
@@ -42,6 +42,7 @@ class Plan:
     timeline: Timeline
     lengths: ClipLengths
     reach: str  # '9.4 to 54.5 min'
+    natural_s: float  # the routine as written (exact when every clip is cached)
 
 
 def clip_lengths(
@@ -78,12 +79,27 @@ def check_language(script: Script, voice: VoiceProfile) -> None:
 
 
 def make_plan(
-    script: Script, voice: VoiceProfile, cache: ClipCache, rate_hz: int, minutes: float
+    script: Script, voice: VoiceProfile, cache: ClipCache, rate_hz: int, minutes: float | str
 ) -> Plan:
+    """The session a build would make; `minutes` "natural" is the routine as written."""
     lengths = clip_lengths(script, voice, cache, rate_hz)
     label = f"{script.name} with {voice.name}"
-    timeline = fit(script, lengths.frames, rate_hz, minutes * 60, label=label)
-    return Plan(script, voice, timeline, lengths, describe_reach(script, lengths.frames, rate_hz))
+    natural = natural_seconds(script, lengths.frames, rate_hz)
+    target = natural if minutes == "natural" else float(minutes) * 60
+    timeline = fit(script, lengths.frames, rate_hz, target, label=label)
+    reach = describe_reach(script, lengths.frames, rate_hz)
+    return Plan(script, voice, timeline, lengths, reach, natural)
+
+
+def natural_note(plan: Plan) -> str:
+    """'natural length 0.6465 min (38.790 s, exact: every clip is cached)', or estimated."""
+    seconds = plan.natural_s
+    how = (
+        "exact: every clip is cached"
+        if not plan.lengths.estimated
+        else "estimated: exact once the lines are narrated (pmr narrate)"
+    )
+    return f"natural length {seconds / 60:.4f} min ({seconds:.3f} s, {how})"
 
 
 def cue_sheet(plan: Plan, width: int = 100) -> str:
@@ -98,7 +114,7 @@ def cue_sheet(plan: Plan, width: int = 100) -> str:
     rows = [
         f"{plan.script.name} with {plan.voice.name}: {_clock(timeline.seconds)} "
         f"(reaches {plan.reach}); clip lengths: {lengths.cached} cached, "
-        f"{lengths.estimated} estimated from text",
+        f"{lengths.estimated} estimated from text; {natural_note(plan)}",
         f"{'start':>8}  {'section':<26} what",
     ]
     for event in timeline.events:
@@ -173,7 +189,7 @@ def draw_png(
     figure.tight_layout()
     try:
         with atomic_path(out) as tmp:
-            figure.savefig(tmp, format="png", dpi=110)
+            figure.savefig(tmp, format="png", dpi=110, metadata={"Software": mark()})
     finally:
         plt.close(figure)
     return out

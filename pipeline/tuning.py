@@ -21,6 +21,12 @@ CHIME_S = 4.0
 # Cue names a template may use; the renderer synthesizes each.
 CUE_NAMES = ("chime",)
 MAX_LINE_CHARS = 600
+# Bounds against hostile or mistaken input (a 20,000-section template took 20 s to validate).
+# The longest built-in routine (sleep) has 21 sections and 71 spoken lines.
+MAX_SECTIONS = 300  # [[sections]] tables in a template
+MAX_LINES = 3000  # spoken lines in a template, after the cycle is expanded
+MAX_INPUT_BYTES = 1 << 20  # a template, voice profile or batch matrix file
+MAX_BATCH_VARIANTS = 200  # a matrix above this needs `pmr batch --yes`
 
 # Publishing (tags, feeds, phones).
 COVER_PX = 1400  # Apple Podcasts wants square art, 1400 to 3000 px a side

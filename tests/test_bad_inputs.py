@@ -3,6 +3,9 @@ what is valid, no traceback, and nothing at the output path."""
 
 from __future__ import annotations
 
+import os
+import socket
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,7 +84,119 @@ BAD_INPUTS = {
     "minutes absurd": (args("full", "-m", "10000"), "at most 600"),
     "minutes out of reach": (args("full", "-m", "3"), "out of reach"),
     "language the voice can't speak": (args("completo-es"), "choose a voice for 'es'"),
+    "routine minutes not a length": (
+        routine_with('language = "en"', 'language = "en"\nminutes = "long"'),
+        'or "natural"',
+    ),
+    "too many sections": (
+        routine_with(
+            '[[sections]]\nid = "start"',
+            "".join(f'[[sections]]\nid = "s{i}"\nsteps = [{{ pause = 1 }}]\n' for i in range(298))
+            + '[[sections]]\nid = "start"',
+        ),
+        "301 sections; a template has at most 300",
+    ),
+    "too many lines": (
+        routine_with(HELLO, ", ".join(f'{{ say = "Line {i}." }}' for i in range(3001))),
+        "spoken lines; a template has at most 3000",
+    ),
+    "template file over 1 MiB": (
+        routine_with('title = "Mini', "# " + "x" * (1 << 20) + '\ntitle = "Mini'),
+        "over 1024 KiB",
+    ),
 }
+
+
+def matrix_of(count: int) -> Callable[[Path], list[str]]:
+    """A batch of `count` lengths of one routine (the --out of the table is refused there)."""
+    lengths = ",".join(str(3 + i / 100) for i in range(count))
+    return lambda folder: [
+        *("batch", "--routines", "quick", "--minutes", lengths),
+        *("--out-dir", str(folder / "out"), "--cache-dir", str(folder / "c")),
+    ]
+
+
+def test_a_big_matrix_needs_yes(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    result = runner.invoke(app, matrix_of(201)(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("pmr: error: ") and "Traceback" not in result.output
+    assert "201 variants, more than 200 at once; pass --yes" in result.output
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _symlink(path: Path) -> None:
+    (path.parent / "real.mp3").write_bytes(b"the link's own target")
+    path.symlink_to(path.parent / "real.mp3")
+
+
+def _socket(path: Path) -> None:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.close()  # the node stays
+
+
+def _device(path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # a twin of /dev/full
+
+
+def _user_file(path: Path) -> None:
+    path.write_bytes(b"my own file, not pmr's")
+
+
+def _user_vtt(path: Path) -> None:
+    path.with_suffix(".vtt").write_text("WEBVTT\n\nmy own captions\n")
+
+
+# What stands at --out (or beside it) before the build, and the message the build gives.
+OUTPUTS = {
+    "a text file as --out": ("notes.txt", _user_file, "does not end in .mp3"),
+    "a FIFO": ("session.mp3", _fifo, "is a FIFO (named pipe)"),
+    "a symbolic link": ("session.mp3", _symlink, "is a symbolic link"),
+    "a socket": ("session.mp3", _socket, "is a socket"),
+    "a device node": ("session.mp3", _device, "is a character device"),
+    "an MP3 pmr did not write": ("session.mp3", _user_file, "pmr did not write it; pass --force"),
+    "a user's own session.vtt": ("session.mp3", _user_vtt, "session.vtt: exists and pmr did not"),
+}
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every entry's type and (for regular files and links) content: nothing may change."""
+    shot = {}
+    for entry in folder.iterdir():
+        info = entry.lstat()
+        body = b""
+        if stat.S_ISLNK(info.st_mode):
+            body = os.readlink(entry).encode()
+        elif stat.S_ISREG(info.st_mode):
+            body = entry.read_bytes()
+        shot[entry.name] = (stat.S_IFMT(info.st_mode), body)
+    return shot
+
+
+@pytest.mark.parametrize("case", OUTPUTS, ids=list(OUTPUTS))
+def test_an_output_that_would_destroy_a_file_is_refused(case: str, tmp_path: Path) -> None:
+    name, make, expected = OUTPUTS[case]
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / name
+    make(target)
+    before = _snapshot(folder)
+    # Refused before any narration: the cache folder is never even made.
+    cache = tmp_path / "cache"
+    args = ["build", "quick", "-m", "3", "--out", str(target), "--cache-dir", str(cache)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("pmr: error: ") and expected in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert _snapshot(folder) == before
+    assert not cache.exists()
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))

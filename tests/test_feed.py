@@ -169,6 +169,7 @@ def test_playlist_is_extended_m3u_in_listening_order() -> None:
     assert lines[0] == "#EXTM3U"
     assert lines[1] == f"#EXTINF:601,{NASTY} - Week 1 <&>"
     assert lines[2] == "01 Week 1.mp3" and lines[4] == "02 Week 2.mp3"
+    assert lines[5].startswith("# made by pmr ")  # the mark that lets pmr replace it
 
 
 def test_loading_a_folder_names_what_is_missing(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from pipeline.errors import PublishError
 from pipeline.files import (
+    MARK,
+    Replace,
     atomic_path,
     lock_path,
     output_lock,
@@ -42,7 +44,7 @@ def test_written_files_get_the_umask_mode_not_a_private_one(tmp_path: Path) -> N
 
 def test_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
-    target.write_text("old")
+    target.write_text(f"old, {MARK}")
     write_atomic(target, "new ✓")
     assert target.read_text(encoding="utf-8") == "new ✓"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
@@ -50,20 +52,20 @@ def test_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
 
 def test_a_failing_block_keeps_the_old_file_and_removes_the_temp(tmp_path: Path) -> None:
     target = tmp_path / "keep.txt"
-    target.write_text("old")
+    target.write_text(f"old, {MARK}")
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_text("half")
         assert list(tmp_path.glob(temp_glob(target))) == [tmp]
         raise RuntimeError("interrupted")
-    assert target.read_text() == "old"
+    assert target.read_text() == f"old, {MARK}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
-def test_replace_false_never_overwrites(tmp_path: Path) -> None:
+def test_replace_never_never_overwrites(tmp_path: Path) -> None:
     target = tmp_path / "routine.toml"
-    write_atomic(target, "first", replace=False)
+    write_atomic(target, "first", replace=Replace.NEVER)
     with pytest.raises(FileExistsError):
-        write_atomic(target, "second", replace=False)
+        write_atomic(target, "second", replace=Replace.NEVER)
     assert target.read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["routine.toml"]
 

@@ -7,10 +7,12 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import DISTRIBUTION
 from ..errors import BatchError
 from .jobs import Job, Rendered, render_variant
 
 DASK_CONNECT_S = 10
+DASK_INSTALL_HINT = f"pip install '{DISTRIBUTION}[dask]', or pip install '.[dask]' in a checkout"
 
 
 def connect_dask(scheduler: str | None):
@@ -21,7 +23,7 @@ def connect_dask(scheduler: str | None):
     except ImportError:
         raise BatchError(
             "--executor dask needs dask.distributed: install pmr with the dask extra "
-            "(pip install 'pmr[dask]')"
+            f"({DASK_INSTALL_HINT})"
         ) from None
     _probe(scheduler)
     try:

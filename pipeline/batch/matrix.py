@@ -19,7 +19,8 @@ from typing import Any
 from ..build import MAX_MINUTES, BuildOptions
 from ..errors import BatchError, did_you_mean
 from ..template.tomlfile import MatrixProblem, Where, read_toml
-from .routines import BODY_OPTIONS, check_variant_body, routine_background
+from ..tuning import MAX_BATCH_VARIANTS
+from .routines import BODY_OPTIONS, check_variant_body, names_option, routine_background
 from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
@@ -46,8 +47,7 @@ _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 def option_defaults() -> dict[str, Any]:
     """Options a matrix may set, with their defaults: every BuildOptions field it doesn't own
     whose value is a plain number, string or flag, so such options other stages add to
-    BuildOptions are accepted here without a change (structured ones, like `episode`, not;
-    a tuple of strings, like `skip`, is given as a list or a single string)."""
+    BuildOptions are accepted here without a change (not structured ones, like `episode`)."""
     return {
         f.name: f.default
         for f in dataclasses.fields(BuildOptions)
@@ -199,6 +199,19 @@ def with_lists(
     return dataclasses.replace(base, **changes)
 
 
+def check_size(matrix: Matrix, yes: bool = False) -> int:
+    """The number of combinations; above MAX_BATCH_VARIANTS only with `yes` (--yes), checked
+    before the product is made."""
+    count = len(matrix.routines) * len(matrix.minutes) * len(matrix.voices)
+    count *= len(matrix.backgrounds)
+    if count > MAX_BATCH_VARIANTS and not yes:
+        raise BatchError(
+            f"{matrix.source}: matrix: {count} variants, more than {MAX_BATCH_VARIANTS} at once; "
+            "pass --yes to build them all, or list fewer routines, minutes, voices or backgrounds"
+        )
+    return count
+
+
 def expand(matrix: Matrix) -> tuple[Variant, ...]:
     """The cartesian product minus excludes, with options and overrides applied, in a stable
     order. Raises if two variants would write the same file."""
@@ -311,10 +324,7 @@ def _typed(value: Any, default: Any, where: Where, key: str) -> Any:
     """A value of the option's type (an int is fine where a float is expected)."""
     kind = type(default)
     if kind is tuple:
-        items = [value] if isinstance(value, str) else value
-        if isinstance(items, list) and all(isinstance(v, str) and v for v in items):
-            return tuple(items)
-        raise where.error(key, f"{value!r} must be a name or a list of names, like ['neck']")
+        return names_option(value, where, key)
     if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -364,9 +374,7 @@ def _check_name(name: Any, where: Where, key: str) -> None:
 
 def _format_name(name: str, axes: Mapping[str, Any], options: Mapping[str, Any]) -> str:
     values = {**option_defaults(), **options, **axes}
-    for key, value in values.items():
-        if isinstance(value, tuple):  # {skip}: 'neck+left-hand', or 'none'
-            values[key] = "+".join(value) or "none"
+    values.update({k: "+".join(v) or "none" for k, v in values.items() if isinstance(v, tuple)})
     values["minutes"] = f"{axes['minutes']:g}"
     for key in ("routine", "background"):
         if _looks_like_path(str(axes[key])):

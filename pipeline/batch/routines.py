@@ -35,3 +35,11 @@ def _script(routine: str) -> Any:
 def routine_background(routine: str) -> str:
     """The background axis left out: each routine's own bed (`[routine] background`)."""
     return _script(routine).background or DEFAULT_BACKGROUND
+
+
+def names_option(value: Any, where: Any, key: str) -> tuple[str, ...]:
+    """A tuple option (skip, gentle) of a matrix: one name or a list of names."""
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and all(isinstance(v, str) and v for v in items):
+        return tuple(items)
+    raise where.error(key, f"{value!r} must be a name or a list of names, like ['neck']")

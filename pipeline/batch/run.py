@@ -66,9 +66,11 @@ def run_batch(
     scheduler: str | None = None,
     on_event: OnProgress | None = None,
     on_notice: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> BatchReport:
     """Build every variant that is not up to date; `jobs` worker processes for `local`
-    (default: the number of cores), the cluster's workers for `dask`."""
+    (default: the number of cores), the cluster's workers for `dask`. `force`: the builds
+    may replace any regular file at their outputs (see files.check_target)."""
     if executor not in EXECUTORS:
         raise BatchError(f"--executor {executor!r}: valid: {', '.join(EXECUTORS)}")
     started = time.monotonic()
@@ -85,7 +87,9 @@ def run_batch(
     # A cluster that can't be reached fails fast (exit 2), before any narration.
     client = connect_dask(scheduler) if executor == "dask" and todo else None
     try:
-        return _run(assessed, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started)
+        return _run(
+            assessed, todo, outcomes, cache_dir, jobs, client, emit, on_notice, started, force
+        )
     finally:
         if client is not None:
             client.close()
@@ -101,6 +105,7 @@ def _run(
     emit: OnProgress,
     on_notice: Callable[[str], None] | None,
     started: float,
+    force: bool = False,
 ) -> BatchReport:
     narrated = narrate_all(todo, ClipCache(cache_dir), emit, on_notice)
 
@@ -112,7 +117,9 @@ def _run(
             outcomes[p.variant.out] = Outcome(p.variant.label, p.variant.out, "failed", reason)
             emit(BatchProgress("done", p.variant.label, _built_or_failed(outcomes), len(todo)))
             continue
-        options = replace(p.variant.build_options(cache_dir), out=p.variant.out.absolute())
+        options = replace(
+            p.variant.build_options(cache_dir), out=p.variant.out.absolute(), force=force
+        )
         note = narrated.fell_back.get(key, "")
         if note:  # the workers use the clips the fallback made, without trying the network
             options = replace(options, offline=True)

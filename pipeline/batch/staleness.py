@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import PmrError
-from ..files import sha256_file_cached, write_atomic
+from ..files import mark, sha256_file_cached, write_atomic
 from ..narration import VoiceProfile, load_voice
 from ..publish import sidecar_paths
 from ..template import Script, load_script
@@ -101,6 +101,7 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
     info = out.stat()
     record = {
         "key": key,
+        "generator": mark(),
         "size": info.st_size,
         "mtime_ns": info.st_mtime_ns,
         "pmr": __version__,

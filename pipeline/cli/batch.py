@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..narration import default_cache_dir
+from ..tuning import MAX_BATCH_VARIANTS
 from .options import CacheDir, Quiet
 from .output import err, notices
 
@@ -47,7 +48,14 @@ def batch_command(
         str | None, typer.Option("--scheduler", help="dask scheduler address (tcp://HOST:8786).")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even up-to-date outputs.")
+        bool,
+        typer.Option(
+            "--force", help="Rebuild even up-to-date outputs; replace files pmr did not write."
+        ),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help=f"Build more than {MAX_BATCH_VARIANTS} variants."),
     ] = False,
     json_report: Annotated[
         bool, typer.Option("--json", help="Print a JSON report instead of the table.")
@@ -69,12 +77,14 @@ def batch_command(
       pmr batch variants.toml --executor dask --scheduler tcp://10.0.0.5:8786
     """
     from ..batch import assess, expand, load_matrix, run_batch, with_lists
+    from ..batch.matrix import check_size
     from ..batch.report import as_json, live_progress, table
     from ..batch.series import series_due, update_series
 
     base = load_matrix(matrix) if matrix is not None else None
     lists = {"routines": routines, "minutes": minutes, "voices": voices}
     grid = with_lists(base, **lists, backgrounds=backgrounds, out_dir=out_dir, name=name)
+    check_size(grid, yes)
     assessed = assess(expand(grid), force=force)
     with live_progress(err, quiet) as on_event:
         report = run_batch(
@@ -85,6 +95,7 @@ def batch_command(
             scheduler=scheduler,
             on_event=on_event,
             on_notice=notices(quiet),
+            force=force,
         )
     typer.echo(as_json(report) if json_report else table(report))
     if grid.series and series_due(grid.out_dir, report.count("built")):

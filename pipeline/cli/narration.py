@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EncodeError, VoiceError
-from ..files import write_atomic
+from ..files import forcing, has_mark, write_atomic
 from ..narration import ClipCache, Clips, available_voices, default_cache_dir, load_voice, narrate
 from ..narration.profiles import parse_voice
 from ..narration.recorded import recording_script, script_csv, script_markdown
@@ -21,6 +21,7 @@ from ..tuning import SAMPLE_RATE_HZ
 from .options import (
     CacheDir,
     FillMissing,
+    Force,
     Offline,
     RoutineArgument,
     Strict,
@@ -66,6 +67,7 @@ def voices_script_command(
     out_dir: Annotated[
         Path, typer.Option("--out-dir", "-o", help="Folder for the .csv and .md files.")
     ] = Path("output"),
+    force: Force = False,
 ) -> None:
     """Write the recording script of a routine (line id, text, direction) as CSV and Markdown,
     so a person can record their own voice pack.
@@ -77,10 +79,15 @@ def voices_script_command(
         raise EncodeError(f"--out-dir {out_dir}: the folder does not exist; create it first")
     rows = recording_script(script)
     written = []
-    for suffix, text in (("csv", script_csv(rows)), ("md", script_markdown(script, rows))):
-        written.append(
-            str(write_atomic(out_dir / f"{script.name}-recording-script.{suffix}", text))
-        )
+    md = out_dir / f"{script.name}-recording-script.md"
+
+    def ours(path: Path) -> bool:  # CSV has no comments: pmr's when its .md beside is pmr's
+        return has_mark(path) or (path.suffix == ".csv" and has_mark(md))
+
+    with forcing(force):
+        for suffix, text in (("csv", script_csv(rows)), ("md", script_markdown(script, rows))):
+            target = out_dir / f"{script.name}-recording-script.{suffix}"
+            written.append(str(write_atomic(target, text, error=EncodeError, ours=ours)))
     typer.echo(f"{len(rows)} lines: {'  '.join(written)}")
 
 

@@ -50,6 +50,22 @@ RoutineArgument = Annotated[
     ),
 ]
 Minutes = Annotated[float, typer.Option("--minutes", "-m", help="Session length.")]
+SessionMinutes = Annotated[
+    float | None,
+    typer.Option(
+        "--minutes",
+        "-m",
+        help="Session length [default: the routine's `minutes`, else its natural length when "
+        "every pause is fixed, else 10].",
+        show_default=False,
+    ),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace any regular file at the outputs, not only those pmr wrote."
+    ),
+]
 Voice = Annotated[
     str,
     typer.Option(

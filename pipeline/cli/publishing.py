@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import PublishError
-from .options import Background, CacheDir, Voice
+from ..files import forcing
+from .options import Background, CacheDir, Force, Voice
 from .output import clock, err, progress
 
 commands = typer.Typer()
@@ -31,6 +32,7 @@ def feed_command(
     email: Annotated[
         str | None, typer.Option("--email", help="Owner e-mail (itunes:owner).")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Write OUTPUT_DIR/feed.xml: a podcast feed (RSS 2.0, itunes and podcast namespaces) of
     every session built there, with cover art and an .m3u8 playlist per series.
@@ -49,7 +51,8 @@ def feed_command(
         description=description,
         email=email,
     )
-    path = write_feed(output_dir, options)
+    with forcing(force):
+        path = write_feed(output_dir, options)
     typer.echo(f"{path}  {options.base_url.rstrip('/')}/{path.name}")
 
 
@@ -84,6 +87,7 @@ def program_command(
         Path | None, typer.Option("--cover", help="Square JPEG/PNG art [default: drawn].")
     ] = None,
     cache_dir: CacheDir = None,
+    force: Force = False,
 ) -> None:
     """Build a practice program as a podcast series: one episode a week, following the advice
     to practise twice a day at first, then daily, then three or four times a week.
@@ -105,7 +109,7 @@ def program_command(
         voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
         cache_dir=cache_dir,
     )  # fmt: skip
-    with progress() as on_progress:
+    with progress() as on_progress, forcing(force):
         results, feed = build_program(options, on_progress)
     for result in results:
         typer.echo(f"{result.path}  {clock(result.timeline.seconds)}")
@@ -128,6 +132,7 @@ def export_command(
     series: Annotated[
         str | None, typer.Option("--series", help="Only this series [default: all].")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Copy a series (MP3s with tags, chapters and art) and its .m3u8 playlist to DEST/SERIES/,
     with phone-safe file names; files already there unchanged are skipped.
@@ -138,7 +143,9 @@ def export_command(
     """
     from ..publish.export import export
 
-    for item in export(source, dest, series):
+    with forcing(force):
+        exported = export(source, dest, series)
+    for item in exported:
         typer.echo(
             f"{item.folder}  {len(item.copied)} copied, {len(item.unchanged)} unchanged, "
             f"playlist {item.playlist.name}"
@@ -151,13 +158,15 @@ def index_command(
     title: Annotated[
         str | None, typer.Option("--title", help="Page title [default: the feed's].")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Write OUTPUT_DIR/index.html: a player per session with its length, chapters, transcript,
     and links to the feed and playlists. Open it from the disk or through `pmr serve`.
     """
     from ..publish.index_page import write_index
 
-    typer.echo(str(write_index(output_dir, title)))
+    with forcing(force):
+        typer.echo(str(write_index(output_dir, title)))
 
 
 @commands.command("serve")

@@ -12,9 +12,11 @@ from ..build import (
     build,
     check_minutes,
     mix_settings,
+    session_minutes,
     session_script,
     with_routine_defaults,
 )
+from ..files import forcing
 from ..narration import ClipCache, default_cache_dir, load_voice
 from ..publish import DEFAULT_SERIES, EpisodeInfo
 from ..sound.backgrounds import BACKGROUNDS, FILE_DESCRIPTION, check_background
@@ -28,16 +30,17 @@ from .options import (
     CacheDir,
     Dominant,
     FillMissing,
+    Force,
     Gentle,
     Loudness,
     Measure,
-    Minutes,
     Mono,
     Offline,
     Quiet,
     RoutineArgument,
     SampleRate,
     Seed,
+    SessionMinutes,
     Skip,
     Strict,
     Voice,
@@ -51,12 +54,17 @@ commands = typer.Typer()
 @commands.command("build")
 def build_command(
     routine: RoutineArgument = "full",
-    minutes: Minutes = 10.0,
+    minutes: SessionMinutes = None,
     voice: Voice = "piper-joe",
     out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Output MP3 [default: output/ROUTINE-Nmin-VOICE.mp3]."),
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output MP3, or a folder for it [default: output/ROUTINE-Nmin-VOICE.mp3].",
+        ),
     ] = None,
+    force: Force = False,
     background: Background = "",
     bed_level: BedLevel = BED_BELOW_VOICE_LU,
     chimes: Annotated[
@@ -112,7 +120,7 @@ def build_command(
         background=background, offline=offline, strict=strict, fill_missing=fill_missing,
         episode=EpisodeInfo(series=series, cover=cover), bitrate=bitrate, rate_hz=sample_rate,
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
-        section_chimes=section_chimes, tones=tones, seed=seed, measure=measure,
+        section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
         skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant,
     )  # fmt: skip
     with progress(quiet) as on_progress:
@@ -127,11 +135,12 @@ def build_command(
 @commands.command("plan")
 def plan_command(
     routine: RoutineArgument = "full",
-    minutes: Minutes = 10.0,
+    minutes: SessionMinutes = None,
     voice: Voice = "piper-joe",
     png: Annotated[
         Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
     ] = None,
+    force: Force = False,
     background: Background = "",
     skip: Skip = None,
     gentle: Gentle = None,
@@ -146,7 +155,8 @@ def plan_command(
     """
     from ..plan import cue_sheet, draw_png, make_plan
 
-    check_minutes(minutes)
+    if minutes is not None:
+        check_minutes(minutes)
     options = BuildOptions(
         routine=routine, background=background, skip=tuple(skip or ()),
         gentle=tuple(gentle or ()), dominant=dominant,
@@ -155,10 +165,12 @@ def plan_command(
     background = with_routine_defaults(options, script).background
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
-    plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+    length = session_minutes(minutes, script)
+    plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, length)
     typer.echo(cue_sheet(plan))
     if png is not None:
-        typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
+        with forcing(force):
+            typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
 
 
 @commands.command("preview-background")

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from ..files import TEMP_SUFFIX, write_atomic
+from ..files import TEMP_SUFFIX, Replace, write_atomic
 
 PROCESSING_VERSION = 2  # bump when trimming/normalizing or the file format changes
 TRAILER_MAGIC = b"PMRSUM01"
@@ -105,7 +105,8 @@ class ClipCache:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(clip, dtype=np.float32), allow_pickle=False)
         blob = buffer.getvalue()
-        return write_atomic(path, blob + TRAILER_MAGIC + hashlib.sha256(blob).digest())
+        data = blob + TRAILER_MAGIC + hashlib.sha256(blob).digest()
+        return write_atomic(path, data, replace=Replace.ALWAYS)
 
     def entries(self) -> Iterator[Path]:
         yield from (self.root / "clips").glob("*/*.npy")

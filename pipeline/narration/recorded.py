@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VoiceError
+from ..files import mark
 from ..template import Line, Pause, Script
 from ..template.tomlfile import read_toml
 
@@ -184,5 +185,5 @@ def script_markdown(script: Script, rows: list[ScriptRow]) -> str:
     out += ["", "pack.toml:", "", "```toml", "[pack]", f'language = "{script.language}"', "",
             "[lines]"]  # fmt: skip
     out += [f'"{row.line_id}" = "{row.line_id}.wav"' for row in rows]
-    out += ["```", ""]
+    out += ["```", "", f"<!-- {mark()} -->", ""]
     return "\n".join(out)

@@ -58,8 +58,14 @@ def draw_cover(title: str, subtitle: str, seed: str, size: int = COVER_PX) -> by
         width=max(2, size // 200),
     )
     draw.text((margin, size - margin - size // 24), "pmr", font=small, fill=(225, 225, 215))
+    from PIL.PngImagePlugin import PngInfo
+
+    from ..files import mark
+
+    info = PngInfo()
+    info.add_text("Software", mark())
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    image.save(buffer, "PNG", optimize=True, pnginfo=info)
     return buffer.getvalue()
 
 

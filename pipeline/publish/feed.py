@@ -19,9 +19,9 @@ from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseExtension
 
-from .. import __version__
 from ..errors import PublishError
-from ..files import write_atomic
+from ..files import mark, write_atomic
+from ..languages import bcp47
 from ..names import safe_filename
 from ..tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
 from .cover import check_cover, draw_cover
@@ -108,7 +108,7 @@ def _entry(path: Path) -> Entry:
             title=doc["title"],
             series=doc["series"],
             description=doc.get("description") or "",
-            language=doc["language"],
+            language=bcp47(str(doc["language"])),  # BCP 47 for RSS, WebVTT and HTML
             pub_date=datetime.fromisoformat(doc["pub_date"]),
             duration_s=float(doc["duration_s"]),
             size_bytes=int(doc["size_bytes"]),
@@ -161,7 +161,8 @@ def feed_xml(entries: tuple[Entry, ...], options: FeedOptions, image_name: str) 
 
     base = check_base_url(options.base_url)
     url = base + quote(options.feed_name)
-    language = options.language or Counter(e.language for e in entries).most_common(1)[0][0]
+    common = Counter(e.language for e in entries).most_common(1)[0][0]
+    language = bcp47(options.language) if options.language else common
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
@@ -170,7 +171,7 @@ def feed_xml(entries: tuple[Entry, ...], options: FeedOptions, image_name: str) 
     fg.link(href=url, rel="self")
     fg.link(href=base + INDEX_NAME, rel="alternate")  # after self: feedgen's <link> is the last
     fg.language(language)
-    fg.generator("pmr", __version__)
+    fg.generator(mark())
     fg.author({"name": options.author, **({"email": options.email} if options.email else {})})
     fg.image(base + quote(image_name), title=options.title, link=base + INDEX_NAME)
     fg.podcast.itunes_author(options.author)
@@ -252,7 +253,7 @@ def playlist(entries: tuple[Entry, ...]) -> str:
     lines = ["#EXTM3U"]
     for entry in entries:
         lines += [f"#EXTINF:{round(entry.duration_s)},{entry.series} - {entry.title}", entry.file]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, f"# {mark()}"]) + "\n"  # a comment line: pmr's mark
 
 
 def playlist_name(series: str) -> str:

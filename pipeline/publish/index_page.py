@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from lxml import etree
 
 from ..errors import PublishError
-from ..files import write_atomic
+from ..files import mark, write_atomic
 from ..tuning import SAFETY_NOTE
 from .feed import FEED_NAME, INDEX_NAME, Entry, load_entries, playlist_name
 
@@ -149,6 +149,7 @@ def index_html(
 <html lang="{esc(entries[0].language)}">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="{esc(mark())}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 {feed_link}

@@ -9,13 +9,14 @@ Specs followed: W3C WebVTT, SubRip, Podcasting 2.0 JSON chapters 1.2.0.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
 from ..errors import PublishError
-from ..files import sha256_file, write_atomic
+from ..files import has_mark, mark, sha256_file, write_atomic
 from ..fit import Timeline
 from ..narration import Clips
 from ..sound.meter import Measured
@@ -59,7 +60,7 @@ def _clock(frames: int, rate_hz: int, decimal: str) -> str:
 
 def webvtt(cue_list: tuple[Caption, ...], rate_hz: int) -> str:
     """A W3C WebVTT transcript; text is escaped (&, <, >) so '-->' can't end a cue early."""
-    out = ["WEBVTT", ""]
+    out = ["WEBVTT", "", f"NOTE {mark()}", ""]
     for cue in cue_list:
         text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         start, end = _clock(cue.start, rate_hz, "."), _clock(cue.end, rate_hz, ".")
@@ -84,7 +85,8 @@ def json_chapters(timeline: Timeline, title: str) -> str:
         {"startTime": round(c.start / rate, 3), "endTime": round(end / rate, 3), "title": c.title}
         for c, end in zip(timeline.chapters, ends, strict=True)
     ]
-    return json.dumps({"version": "1.2.0", "title": title, "chapters": chapters}, indent=2) + "\n"
+    doc = {"version": "1.2.0", "title": title, "generator": mark(), "chapters": chapters}
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def sidecar_paths(mp3: Path) -> dict[str, Path]:
@@ -95,6 +97,24 @@ def sidecar_paths(mp3: Path) -> dict[str, Path]:
         "chapters": stem.with_name(stem.name + ".chapters.json"),
         "manifest": stem.with_name(stem.name + MANIFEST_SUFFIX),
     }
+
+
+def sidecar_owners(mp3: Path) -> dict[Path, Callable[[Path], bool]]:
+    """Each sidecar path with its test of "pmr wrote it": its own mark, except the SubRip
+    transcript, which has no comments: it is pmr's when the pmr manifest beside it names it."""
+    paths = sidecar_paths(mp3)
+
+    def srt_is_ours(path: Path) -> bool:
+        manifest = paths["manifest"]
+        if not has_mark(manifest):
+            return False
+        try:
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(doc, dict) and doc.get("transcripts", {}).get("srt") == path.name
+
+    return {path: srt_is_ours if kind == "srt" else has_mark for kind, path in paths.items()}
 
 
 def write_sidecars(
@@ -110,7 +130,11 @@ def write_sidecars(
     """Transcripts, JSON chapters and the manifest entry beside the MP3 (manifest last, so an
     entry only exists once everything it names does). `loudness` is what ffmpeg's ebur128
     meter read from the finished MP3 while it was encoded, if it was measured."""
-    paths = sidecar_paths(mp3)
+    paths, owners = sidecar_paths(mp3), sidecar_owners(mp3)
+
+    def _write(path: Path, text: str) -> None:
+        write_atomic(path, text, error=PublishError, ours=owners[path])
+
     cue_list = captions(script, timeline)
     title = episode_title(script, timeline, episode)
     _write(paths["vtt"], webvtt(cue_list, timeline.rate_hz))
@@ -137,6 +161,7 @@ def write_sidecars(
         if loudness is None
         else {"integrated_lufs": loudness.lufs, "true_peak_dbtp": loudness.true_peak_db},
         "pmr_version": __version__,
+        "generator": mark(),
         "inputs": inputs,
         "transcripts": {"vtt": paths["vtt"].name, "srt": paths["srt"].name},
         "chapters_file": paths["chapters"].name,
@@ -160,10 +185,6 @@ def _spoken(cue: Caption, clips: Clips, rate_hz: int) -> dict[str, object]:
         "start_s": round(cue.start / rate_hz, 3),
         "end_s": round(cue.end / rate_hz, 3),
     }
-
-
-def _write(path: Path, text: str) -> None:
-    write_atomic(path, text, error=PublishError)
 
 
 def file_input(path: Path) -> dict[str, str]:

@@ -18,15 +18,12 @@ from pathlib import Path
 
 from ..errors import PublishError
 from ..fit import Timeline
+from ..languages import iso639_2
 from ..template import Script
 from .cover import check_cover, draw_cover
 
 DEFAULT_SERIES = "pmr sessions"
 GENRE = "Meditation"
-# ISO 639-2 codes for TLAN (ID3v2.3 wants three letters); unknown codes pass through.
-_TWO = "en de fr es it nl pt sv da no fi pl ru ja zh ko tr cs"
-_THREE = "eng deu fra spa ita nld por swe dan nor fin pol rus jpn zho kor tur ces"
-ISO_639_2 = dict(zip(_TWO.split(), _THREE.split(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ def id3_tags(
         "track": track,
         "genre": GENRE,
         "TYER": str(year),
-        "language": ISO_639_2.get(script.language.split("-")[0].lower(), script.language),
+        "language": iso639_2(script.language),  # TLAN: ISO 639-2, 'XXX' when unknown
         "TLEN": str(round(timeline.total * 1000 / timeline.rate_hz)),
         "TIT3": episode.description or script.description,
     }

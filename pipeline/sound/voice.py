@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dsp import db_to_gain
-from ..files import write_atomic
+from ..files import Replace, write_atomic
 from .loudness import Loudness, block_energies, gated_mean, limit, measure, true_peak_envelope
 
 CONDITION_VERSION = 5  # bump when conditioning changes what a sidecar holds
@@ -48,7 +48,7 @@ class VoiceClip:
             if cached.shape[0] == frames:
                 return cached
         envelope = true_peak_envelope(self.samples) * (1 + 2.0**-10)  # f16 rounds by < 2^-11
-        write_atomic(path, envelope.astype("<f2").tobytes())
+        write_atomic(path, envelope.astype("<f2").tobytes(), replace=Replace.ALWAYS)
         return np.memmap(path, dtype="<f2", mode="r") if frames else envelope
 
 
@@ -99,8 +99,9 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
         "blocks": loud.blocks,
         "energies": [float(e) for e in energies],
     }
-    write_atomic(audio_path, np.ascontiguousarray(samples, dtype="<f4").tobytes())
-    write_atomic(meta_path, json.dumps(meta).encode())
+    raw = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    write_atomic(audio_path, raw, replace=Replace.ALWAYS)
+    write_atomic(meta_path, json.dumps(meta).encode(), replace=Replace.ALWAYS)
     return VoiceClip(np.memmap(audio_path, dtype="<f4", mode="r"), loud, energies, audio_path)
 
 

@@ -11,12 +11,22 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..errors import did_you_mean
+from ..tuning import MAX_LINES, MAX_SECTIONS
 from . import fitrules
 from .model import ID_PATTERN, Group, Line, Pause, Repeat, Script, Section
 from .steps import clean_text, parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "loudness", "background")
+ROUTINE_KEYS = (
+    "name",
+    "title",
+    "language",
+    "description",
+    "fade_out",
+    "minutes",
+    "loudness",
+    "background",
+)
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
 SECTION_KEYS = ("id", "title", "steps", "tense", "release", "part", "gentle")
@@ -43,11 +53,13 @@ def expand(
     sections = _sections(_section_docs(document, where), cycle, pauses, where)
     drop, repeats = _attempt(where, ((), ()), _fit, document, sections, pauses, where)
     _check_line_ids(sections, repeats, where)
+    _attempt(where, None, _check_size, sections, repeats, where)
     fade_out = _attempt(where, None, _fade_out, routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
     loudness = _attempt(where, None, _loudness, routine, where)
     background = _attempt(where, None, _background, routine, where)
+    minutes = _attempt(where, None, _minutes, routine.get("minutes"), where)
     return Script(
         name=name,
         title=title,
@@ -59,7 +71,20 @@ def expand(
         fade_out_s=fade_out,
         loudness=loudness,
         background=background,
+        minutes=minutes,
     )
+
+
+def _minutes(value: Any, where: Where) -> float | str | None:
+    """`[routine] minutes`: the length a build makes when --minutes is not given."""
+    if value is None or value == "natural":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        raise where.error(
+            "routine.minutes",
+            f'{value!r}: give a number of minutes (above 0, at most 600) or "natural"',
+        )
+    return float(value)
 
 
 def _attempt(where: Where, empty: T, check: Callable[..., T], *args: Any) -> T:
@@ -100,7 +125,20 @@ def _section_docs(document: Mapping[str, Any], where: Where) -> list[Any]:
         with where.item():
             raise where.error("sections", "needs at least one [[sections]] table")
         return []
+    if len(docs) > MAX_SECTIONS:  # checked before any is read: it bounds the work
+        with where.item():
+            raise where.error(
+                "sections", f"{len(docs)} sections; a template has at most {MAX_SECTIONS}"
+            )
+        return []
     return docs
+
+
+def _check_size(sections: list[Section], repeats: tuple[Repeat, ...], where: Where) -> None:
+    leads = [r.lead for r in repeats if r.lead is not None]
+    lines = sum(isinstance(s, Line) for section in sections + leads for s in section.steps)
+    if lines > MAX_LINES:
+        raise where.error("sections", f"{lines} spoken lines; a template has at most {MAX_LINES}")
 
 
 def _sections(

@@ -94,6 +94,7 @@ class Script:
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
     loudness: str | None = None  # `[routine] loudness`: the default preset or LUFS (CLI wins)
     background: str | None = None  # `[routine] background`: the default bed (CLI wins)
+    minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
 
     def lines(self) -> Iterator[Line]:
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import TemplateError
-from ..files import write_atomic
+from ..files import Replace, write_atomic
 from .expand import expand
 from .load import resolve_routine
 from .model import ID_PATTERN
@@ -32,6 +32,6 @@ def new_routine(name: str, source: str, folder: Path) -> Path:
         raise TemplateError(f"{source}: has no routine.name line to rename")
     expand(tomllib.loads(text), source=str(target))  # the copy must load as it is
     try:  # never replaces a file that appeared meanwhile
-        return write_atomic(target, text, replace=False)
+        return write_atomic(target, text, replace=Replace.NEVER)
     except FileExistsError:
         raise TemplateError(f"{target} already exists; choose another name or remove it") from None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BatchError, PmrError, TemplateError, did_you_mean
+from ..tuning import MAX_INPUT_BYTES
 
 HEADER = re.compile(r"^[ \t]*(\[\[?)[ \t]*([A-Za-z0-9_.\- \t\"]+?)[ \t]*\]\]?", re.MULTILINE)
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -25,9 +26,17 @@ TOML_LINE = re.compile(r"at line (\d+)")
 
 
 def read_text(path: Path, error: type[PmrError], missing: str | None = None) -> str:
-    """The file's text as UTF-8; `missing` (if given) is the problem told for a missing file."""
+    """The file's text as UTF-8; `missing` (if given) is the problem told for a missing file.
+    A file over MAX_INPUT_BYTES is refused before it is read."""
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise error(
+                f"{path}: over {MAX_INPUT_BYTES // 1024} KiB; pmr reads input files of at most "
+                f"{MAX_INPUT_BYTES // 1024} KiB"
+            )
+        return data.decode("utf-8")
     except FileNotFoundError:
         if missing is None:
             raise error(f"{path}: can't read it (No such file or directory)") from None
