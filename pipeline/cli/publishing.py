@@ -104,7 +104,7 @@ def program_command(
 
     first = _parse_date(start) if start else None
     options = ProgramOptions(
-        weeks=weeks or DEFAULT_WEEKS, out=out, start=first, title=title, author=author,
+        weeks=DEFAULT_WEEKS if weeks is None else weeks, out=out, start=first, title=title, author=author,
         base_url=base_url,
         voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
         cache_dir=cache_dir,
