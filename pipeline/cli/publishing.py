@@ -104,8 +104,8 @@ def program_command(
 
     first = _parse_date(start) if start else None
     options = ProgramOptions(
-        weeks=DEFAULT_WEEKS if weeks is None else weeks, out=out, start=first, title=title, author=author,
-        base_url=base_url,
+        weeks=DEFAULT_WEEKS if weeks is None else weeks, out=out, start=first, title=title,
+        author=author, base_url=base_url,
         voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
         cache_dir=cache_dir,
     )  # fmt: skip
