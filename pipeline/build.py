@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,15 @@ from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, r
 from .sound.voice import load_voice_clips
 from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
+from .template.body import Body, adapt
 from .tighten import check_reach, tighter
 from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
 MAX_MINUTES = 600.0
+# What a build uses when neither the command line nor the routine's `[routine]` table says.
+DEFAULT_BACKGROUND = "pad"
+DEFAULT_LOUDNESS = "podcast"
 DEFAULT_MINUTES = 10.0  # a build without --minutes of a routine that sets no length
 
 
@@ -48,14 +53,14 @@ class BuildOptions:
     # folder (or a path ending in '/') gets that name inside
     force: bool = False  # replace any regular file at the outputs, not only pmr's own
     cache_dir: Path | None = None
-    background: str = "pad"  # a built-in name or an audio file
+    background: str = ""  # a built-in name or an audio file; "": the routine's own, else pad
     bitrate: str = MP3_BITRATE
     rate_hz: int = SAMPLE_RATE_HZ
     offline: bool = False  # never touch the network: online voices use their fallback
     strict: bool = False  # a fallback is an error (exit 2) naming the engine and the cause
     fill_missing: bool = False  # recorded packs: the fallback voice speaks unrecorded lines
     bed_level_lu: float = BED_BELOW_VOICE_LU  # the background sits this far under the voice
-    loudness: str = "podcast"  # a preset (podcast, mono, sleep) or a number of LUFS
+    loudness: str = ""  # a preset (podcast, mono, sleep) or LUFS; "": the routine's, else podcast
     mono: bool = False
     chimes: bool = True
     section_chimes: bool = False
@@ -67,6 +72,13 @@ class BuildOptions:
     measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
+    skip: tuple[str, ...] = ()  # muscle groups left out to rest (template/body.py)
+    gentle: tuple[str, ...] = ()  # groups tensed at about half strength, or ("all",)
+    dominant: str = "left"  # this side comes first in each pair of groups
+
+    @property
+    def body(self) -> Body:
+        return Body(tuple(self.skip), tuple(self.gentle), self.dominant)
 
 
 @dataclass(frozen=True)
@@ -124,11 +136,12 @@ def _build(
     # Every option is checked before any narration or audio work is done.
     if options.minutes is not None:
         check_minutes(options.minutes)
+    script = session_script(options)
+    options = with_routine_defaults(options, script)
     settings = mix_settings(options)
     chain_for(options.room)
     narration_pace(options.pace)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
-    script = load_script(options.routine)
     voice = load_voice(options.voice)
     out = output_path(options.out, default_output(options, script))
     routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
@@ -144,7 +157,7 @@ def _build(
     chain = chain_for(options.room, dry=not options.voice_chain)
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
     score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz, chains), settings)
-    episode, now = options.episode or EpisodeInfo(), now_utc()
+    episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
         with prepare(script, timeline, episode, speakers, now) as pub:
@@ -158,6 +171,9 @@ def _build(
                 "loudness": options.loudness,
                 "bitrate": bitrate,
                 "offline": options.offline,
+                "skip": list(options.skip),
+                "gentle": list(options.gentle),
+                "dominant": options.dominant,
                 "cover": "generated" if episode.cover is None else file_input(episode.cover),
             }
             write_sidecars(out, script, timeline, episode, inputs, clips, now, measured)
@@ -195,12 +211,35 @@ def _encode(
     return measured
 
 
+def session_script(options: BuildOptions) -> Script:
+    """The routine as this listener gets it: loaded, then fitted to their body."""
+    return adapt(load_script(options.routine), options.body)
+
+
+def with_routine_defaults(options: BuildOptions, script: Script) -> BuildOptions:
+    """Loudness and background: the command line's, else the routine's own, else the default."""
+    return dataclasses.replace(
+        options,
+        loudness=options.loudness or script.loudness or DEFAULT_LOUDNESS,
+        background=options.background or script.background or DEFAULT_BACKGROUND,
+    )
+
+
+def described(episode: EpisodeInfo, script: Script, body: Body) -> EpisodeInfo:
+    """The episode description says how the session was fitted to the listener's body."""
+    if body.plain:
+        return episode
+    text = f"{episode.description or script.description} Adapted: {body.describe()}."
+    return dataclasses.replace(episode, description=text)
+
+
 def mix_settings(options: BuildOptions) -> MixSettings:
     """The sound options, checked before any work is done."""
-    target = resolve_loudness(options.loudness, options.mono)
-    check_background(options.background, target.channels)
+    target = resolve_loudness(options.loudness or DEFAULT_LOUDNESS, options.mono)
+    background = options.background or DEFAULT_BACKGROUND
+    check_background(background, target.channels)
     return MixSettings(
-        background=options.background,
+        background=background,
         bed_level_lu=check_bed_level(options.bed_level_lu),
         target=target,
         chimes=options.chimes,

@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("routines", nargs="*", default=builtin_routines())
     parser.add_argument("--minutes", default="5,10,20,30")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "pmr-measure")
+    parser.add_argument("--voice", help="voice for every routine [default: one that speaks it]")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     stand_ins = Path(tempfile.mkdtemp(prefix="pmr-standin-voices-"))
@@ -69,7 +70,7 @@ def main() -> None:
     worst = 0.0
     for routine in args.routines:
         script = load_script(routine)
-        voice, note = voice_for(script.language, stand_ins)
+        voice, note = (args.voice, "") if args.voice else voice_for(script.language, stand_ins)
         print(f"{routine} with {voice}{note}", flush=True)
         clips = None
         for minutes in (float(m) for m in args.minutes.split(",")):

@@ -22,7 +22,7 @@ from pipeline.publish.feed import (
     playlist,
     podcast_guid,
 )
-from pipeline.publish.program import SCHEDULE, schedule
+from pipeline.publish.program import schedule
 from pipeline.template import builtin_routines
 from pipeline.tuning import SAFETY_NOTE
 
@@ -189,22 +189,18 @@ def test_plan_follows_the_practice_advice() -> None:
     start = datetime(2026, 12, 7, tzinfo=UTC).date()
     episodes = schedule(6, start, ("full",))
     assert [e.week for e in episodes] == [1, 2, 3, 4, 5, 6]
-    assert ["twice a day" in e.title for e in episodes] == [True, True, False, False, False, False]
-    assert "once a day" in episodes[2].title
-    assert all("three or four times a week" in e.title for e in episodes[3:])
+    assert ["twice a day" in e.title for e in episodes] == [True, True, True, False, False, False]
+    assert all("once a day" in e.title for e in episodes[3:])
+    assert "three or four times a week" in episodes[5].title
     assert [e.pub_date.date() - start for e in episodes] == [timedelta(weeks=w) for w in range(6)]
-    # only `full` exists: learn and short fall back to it, at lengths `full` can reach
+    # only `full` exists: the later stages fall back to it, at lengths `full` can reach
     assert {e.routine for e in episodes} == {"full"}
-    assert episodes[0].routine_wanted == "learn" and episodes[3].routine_wanted == "short"
+    assert episodes[2].routine_wanted == "seven" and episodes[5].routine_wanted == "counting"
     assert all(e.minutes >= 10 for e in episodes)
-    # with the new routines present they are used, learn first then full then short
-    more = schedule(4, start, ("full", "learn", "quick"))
-    assert [e.routine for e in more] == ["learn", "full", "full", "quick"]
-    assert [p.key for p in SCHEDULE] == ["learn", "full", "daily", "short"]
-    # and the routines pmr ships today are the ones the plan wants
-    shipped = schedule(4, start, tuple(builtin_routines()))
+    # the routines pmr ships are the ones the plan wants: the clinical progression
+    shipped = schedule(6, start, tuple(builtin_routines()))
     assert [(e.routine, e.minutes) for e in shipped] == [
-        ("learn", 20), ("full", 15), ("full", 12), ("short", 8),
+        ("full", 15), ("full", 15), ("seven", 12), ("four", 10), ("recall", 10), ("counting", 10),
     ]  # fmt: skip
 
 

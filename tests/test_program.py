@@ -85,8 +85,10 @@ def test_program_follows_the_schedule(site) -> None:
         assert published.date() == (first_day + timedelta(weeks=week - 1)).date()
         assert SAFETY_NOTE in item.findtext("description")
     titles = [i.findtext("title") for i in items]
-    assert "twice a day" in titles[0] and "twice a day" in titles[1]
-    assert "once a day" in titles[2] and "three or four times a week" in titles[3]
+    assert all("twice a day" in t for t in titles[:3]) and "once a day" in titles[3]
+    descriptions = [i.findtext("description") for i in items]
+    assert all(d.startswith(f"Week {w} of the practice. Purpose: ") for w, d in
+               enumerate(descriptions, start=1))  # fmt: skip
     for week, path in enumerate(mp3s, start=1):
         tags = ID3(path)
         assert str(tags["TRCK"]) == f"{week}/4" and str(tags["TALB"]) == SERIES
@@ -280,6 +282,8 @@ def test_index_page_escapes_user_text(site) -> None:
     assert "<PMR>" not in page and "<script>alert(1)" not in page
     assert page.count("<audio ") == 4 and 'href="feed.xml"' in page
     assert "Clench your left hand into a fist. Hold." in page  # the transcript
+    for week in (1, 4):  # each episode's week and purpose
+        assert f"Week {week}: " in page and f"Week {week} of the practice. Purpose: " in page
 
 
 @pytest.mark.skipif(

@@ -20,6 +20,7 @@ from ..build import MAX_MINUTES, BuildOptions
 from ..errors import BatchError, did_you_mean
 from ..template.tomlfile import MatrixProblem, Where, read_toml
 from ..tuning import MAX_BATCH_VARIANTS
+from .routines import BODY_OPTIONS, check_variant_body, names_option, routine_background
 from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
@@ -37,7 +38,7 @@ DEFAULT_AXES: Mapping[str, tuple[Any, ...]] = {
     "routines": ("full",),
     "minutes": (10.0,),
     "voices": ("piper-joe",),
-    "backgrounds": ("pad",),
+    "backgrounds": ("",),  # each routine's own background (`[routine] background`), else pad
 }
 # BuildOptions fields a matrix sets itself; every other field is an option a matrix may set.
 _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
@@ -46,11 +47,11 @@ _OWN_FIELDS = ("routine", "minutes", "voice", "background", "out", "cache_dir")
 def option_defaults() -> dict[str, Any]:
     """Options a matrix may set, with their defaults: every BuildOptions field it doesn't own
     whose value is a plain number, string or flag, so such options other stages add to
-    BuildOptions are accepted here without a change (structured ones, like `episode`, not)."""
+    BuildOptions are accepted here without a change (not structured ones, like `episode`)."""
     return {
         f.name: f.default
         for f in dataclasses.fields(BuildOptions)
-        if f.name not in _OWN_FIELDS and isinstance(f.default, bool | int | float | str)
+        if f.name not in _OWN_FIELDS and isinstance(f.default, bool | int | float | str | tuple)
     }
 
 
@@ -223,11 +224,17 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
         if any(_matches(rule, axes) for rule in matrix.excludes):
             continue
         options, name, name_key = dict(matrix.options), matrix.name, "output.name"
+        body_key = "options"
         for rule in matrix.overrides:
             if _matches(rule.match, axes):
                 options.update(rule.options)
                 if rule.name:
                     name, name_key = rule.name, f"{rule.key}.name"
+                if set(dict(rule.options)) & set(BODY_OPTIONS):  # name where it was set
+                    body_key = rule.key
+        if background == "":
+            axes["background"] = background = routine_background(routine)
+        check_variant_body(matrix.source, body_key, routine, options)
         out = matrix.out_dir / _format_name(name, axes, options)
         if out in owners:
             raise BatchError(
@@ -316,6 +323,8 @@ def _options(table: Mapping[str, Any], where: Where, key: str) -> tuple[tuple[st
 def _typed(value: Any, default: Any, where: Where, key: str) -> Any:
     """A value of the option's type (an int is fine where a float is expected)."""
     kind = type(default)
+    if kind is tuple:
+        return names_option(value, where, key)
     if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -365,6 +374,7 @@ def _check_name(name: Any, where: Where, key: str) -> None:
 
 def _format_name(name: str, axes: Mapping[str, Any], options: Mapping[str, Any]) -> str:
     values = {**option_defaults(), **options, **axes}
+    values.update({k: "+".join(v) or "none" for k, v in values.items() if isinstance(v, tuple)})
     values["minutes"] = f"{axes['minutes']:g}"
     for key in ("routine", "background"):
         if _looks_like_path(str(axes[key])):

@@ -25,6 +25,7 @@ from ..files import mark, sha256_file_cached, write_atomic
 from ..narration import VoiceProfile, load_voice
 from ..publish import sidecar_paths
 from ..template import Script, load_script
+from ..template.body import adapt
 from .matrix import Variant
 
 STAMP_SUFFIX = ".pmr.json"
@@ -44,14 +45,15 @@ class Assessed:
 def assess(variants: Sequence[Variant], force: bool = False) -> tuple[Assessed, ...]:
     """Key every variant and compare with its stamp. Reads templates, profiles and background
     files once each; never imports an engine or touches audio."""
-    scripts = {r: load_script(r) for r in dict.fromkeys(v.routine for v in variants)}
+    bodies = {v: (v.routine, v.build_options(None).body) for v in variants}
+    scripts = {(r, body): adapt(load_script(r), body) for r, body in dict.fromkeys(bodies.values())}
     voices = {n: load_voice(n) for n in dict.fromkeys(v.voice for v in variants)}
     scripts_text = {r: repr(script) for r, script in scripts.items()}
     voices_material = {n: voice_material(voice) for n, voice in voices.items()}
     assessed = []
     for variant in variants:
-        script, voice = scripts[variant.routine], voices[variant.voice]
-        key = variant_key(variant, scripts_text[variant.routine], voices_material[variant.voice])
+        script, voice = scripts[bodies[variant]], voices[variant.voice]
+        key = variant_key(variant, scripts_text[bodies[variant]], voices_material[variant.voice])
         fresh = not force and stamp_matches(variant.out, key)
         assessed.append(Assessed(variant, key, script, voice, fresh))
     return tuple(assessed)

@@ -78,7 +78,7 @@ Background = Annotated[
         "--background",
         "-b",
         help=f"NAME or FILE: one of {', '.join(BACKGROUNDS)} (see `pmr backgrounds`), "
-        "or an audio file to loop.",
+        "or an audio file to loop [default: the routine's own, else pad].",
         autocompletion=complete_background,
     ),
 ]
@@ -90,7 +90,8 @@ Loudness = Annotated[
     typer.Option(
         "--loudness",
         "-l",
-        help="PRESET or LUFS: podcast (-16, stereo), mono (-19), sleep (-23), or a number.",
+        help="PRESET or LUFS: podcast (-16, stereo), mono (-19), sleep (-23), or a number "
+        "[default: the routine's own, else podcast].",
     ),
 ]
 Mono = Annotated[bool, typer.Option("--mono", help="One channel (the mono preset, -19 LUFS).")]
@@ -137,4 +138,24 @@ VoiceChain = Annotated[
         "--voice-chain/--dry-voice",
         help="High-pass, de-essing and soft EQ on synthetic voices (recordings stay as recorded).",
     ),
+]
+Skip = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        help="GROUP: leave this muscle group out to rest (repeatable; ids: `pmr routines -g`).",
+        show_default=False,
+    ),
+]
+Gentle = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gentle",
+        help="GROUP or all: tense it gently, at about half strength (repeatable).",
+        show_default=False,
+    ),
+]
+Dominant = Annotated[
+    str,
+    typer.Option("--dominant", help="left or right: this side comes first in each pair."),
 ]

@@ -58,7 +58,10 @@ def feed_command(
 
 @commands.command("program")
 def program_command(
-    weeks: Annotated[int, typer.Option("--weeks", "-w", help="Length of the program.")] = 4,
+    weeks: Annotated[
+        int | None,
+        typer.Option("--weeks", "-w", help="Length [default: the whole progression, 6 weeks]."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the series.")] = Path(
         "output/program"
     ),
@@ -73,7 +76,7 @@ def program_command(
         str, typer.Option("--base-url", help="Where --out will be served.")
     ] = "http://127.0.0.1:8000/",
     voice: Voice = "piper-joe",
-    background: Background = "pad",
+    background: Background = "",
     routine: Annotated[
         str | None, typer.Option("--routine", help="Use this routine for every week instead.")
     ] = None,
@@ -89,18 +92,20 @@ def program_command(
     """Build a practice program as a podcast series: one episode a week, following the advice
     to practise twice a day at first, then daily, then three or four times a week.
 
-    Week 1 learns the muscle groups, then the full routine, then shorter sessions; pubDates
+    The clinical progression: the full routine (weeks 1-2), then seven muscle groups, four,
+    relaxing by recall and by counting; each episode says its week and purpose, and pubDates
     follow the schedule. Writes the MP3s, sidecars, feed.xml and an .m3u8 playlist to --out.
 
     Example:
 
       pmr program --weeks 4 --out output/program --base-url http://192.168.1.20:8000/
     """
-    from ..publish.program import ProgramOptions, build_program
+    from ..publish.program import DEFAULT_WEEKS, ProgramOptions, build_program
 
     first = _parse_date(start) if start else None
     options = ProgramOptions(
-        weeks=weeks, out=out, start=first, title=title, author=author, base_url=base_url,
+        weeks=DEFAULT_WEEKS if weeks is None else weeks, out=out, start=first, title=title,
+        author=author, base_url=base_url,
         voice=voice, background=background, routine=routine, minutes=minutes, cover=cover,
         cache_dir=cache_dir,
     )  # fmt: skip

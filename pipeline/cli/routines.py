@@ -14,12 +14,18 @@ commands = typer.Typer()
 
 
 @commands.command("routines")
-def routines_command() -> None:
-    """List the built-in routines."""
+def routines_command(
+    groups: Annotated[
+        bool, typer.Option("--groups", "-g", help="Also list each routine's muscle group ids.")
+    ] = False,
+) -> None:
+    """List the built-in routines (with -g, the group ids --skip and --gentle take)."""
     for name in builtin_routines():
         script = load_script(name)
-        groups = script.muscle_groups
-        typer.echo(f"{name:<12} {script.language:<4} {groups:>2} groups  {script.title}")
+        count = len(script.group_ids)
+        typer.echo(f"{name:<12} {script.language:<4} {count:>2} groups  {script.title}")
+        if groups and script.group_ids:
+            typer.echo(f"{'':<12} {', '.join(script.group_ids)}")
 
 
 @commands.command("new")

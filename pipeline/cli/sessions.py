@@ -7,22 +7,31 @@ from typing import Annotated
 
 import typer
 
-from ..build import BuildOptions, build, check_minutes, mix_settings, session_minutes
+from ..build import (
+    BuildOptions,
+    build,
+    check_minutes,
+    mix_settings,
+    session_minutes,
+    session_script,
+    with_routine_defaults,
+)
 from ..files import forcing
 from ..narration import ClipCache, default_cache_dir, load_voice
 from ..publish import DEFAULT_SERIES, EpisodeInfo
 from ..sound.backgrounds import BACKGROUNDS, FILE_DESCRIPTION, check_background
 from ..sound.preview import default_preview_path, preview
 from ..sound.settings import check_bitrate, check_sample_rate
-from ..template import load_script
 from ..tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 from .options import (
     Background,
     BedLevel,
     Bitrate,
     CacheDir,
+    Dominant,
     FillMissing,
     Force,
+    Gentle,
     Loudness,
     Measure,
     Mono,
@@ -34,6 +43,7 @@ from .options import (
     SampleRate,
     Seed,
     SessionMinutes,
+    Skip,
     Strict,
     Voice,
     VoiceChain,
@@ -58,7 +68,7 @@ def build_command(
         ),
     ] = None,
     force: Force = False,
-    background: Background = "pad",
+    background: Background = "",
     bed_level: BedLevel = BED_BELOW_VOICE_LU,
     chimes: Annotated[
         bool, typer.Option("--chimes/--no-chimes", help="Bells at the cues the routine places.")
@@ -69,7 +79,7 @@ def build_command(
     tones: Annotated[
         bool, typer.Option("--tones", help="Soft tones after each tense and release line.")
     ] = False,
-    loudness: Loudness = "podcast",
+    loudness: Loudness = "",
     mono: Mono = False,
     bitrate: Bitrate = MP3_BITRATE,
     sample_rate: SampleRate = SAMPLE_RATE_HZ,
@@ -78,6 +88,9 @@ def build_command(
     pace: Pace = None,
     room: Room = "none",
     voice_chain: VoiceChain = True,
+    skip: Skip = None,
+    gentle: Gentle = None,
+    dominant: Dominant = "left",
     cache_dir: CacheDir = None,
     offline: Offline = False,
     strict: Strict = False,
@@ -105,6 +118,8 @@ def build_command(
       pmr build my-routine.toml --minutes 15 --background none
 
       pmr build full -m 30 --background ocean --loudness sleep --no-chimes
+
+      pmr build seven -m 15 --skip right-arm --gentle neck --dominant right
     """
     options = BuildOptions(
         routine=routine, minutes=minutes, voice=voice, out=out, cache_dir=cache_dir,
@@ -113,6 +128,7 @@ def build_command(
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
         pace=pace, room=room, voice_chain=voice_chain,
+        skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))
@@ -132,7 +148,10 @@ def plan_command(
         Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
     ] = None,
     force: Force = False,
-    background: Background = "pad",
+    background: Background = "",
+    skip: Skip = None,
+    gentle: Gentle = None,
+    dominant: Dominant = "left",
     cache_dir: CacheDir = None,
 ) -> None:
     """Print the cue sheet of a session (start, section, line, pauses) without building audio.
@@ -145,9 +164,14 @@ def plan_command(
 
     if minutes is not None:
         check_minutes(minutes)
+    options = BuildOptions(
+        routine=routine, background=background, skip=tuple(skip or ()),
+        gentle=tuple(gentle or ()), dominant=dominant,
+    )  # fmt: skip
+    script = session_script(options)
+    background = with_routine_defaults(options, script).background
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
-    script = load_script(routine)
     length = session_minutes(minutes, script)
     plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, length)
     typer.echo(cue_sheet(plan))

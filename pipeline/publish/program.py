@@ -1,10 +1,12 @@
-"""A practice program as a podcast series, following the source's advice: practise twice a day
-until you get used to it, then once a day, or even only three or four times a week.
+"""A practice program as a podcast series: the clinical progression of progressive relaxation
+(Bernstein and Borkovec's abbreviated protocols) over the weeks, with the source's advice on how
+often: practise twice a day until you get used to it, then once a day, or even only three or
+four times a week.
 
 `SCHEDULE` is a data table. Each phase lists the routines it would like, best first, each with the
-length it should have; the first routine that exists is used, so the program works today with
-only `full` and picks up `learn`, `short` and `quick` as soon as they ship. One episode per week:
-the listener replays it as often as the week's advice says.
+length it should have; the first routine that exists is used (a plan for your own folder of
+routines still works with only `full`). One episode per week: the listener replays it as often
+as the week's advice says.
 """
 
 from __future__ import annotations
@@ -38,29 +40,40 @@ class Phase:
 
 SCHEDULE: tuple[Phase, ...] = (
     Phase(
-        "learn", 1, (("learn", 20.0), ("full", 20.0)), "twice a day",
-        "Learn the muscle groups",
-        "This week you learn each muscle group and how to tense and release it. Take your time: "
-        "listen twice a day, once in the morning and once in the evening.",
-    ),
-    Phase(
-        "full", 1, (("full", 15.0),), "twice a day",
+        "full", 2, (("full", 15.0),), "twice a day",
         "The full routine",
-        "Now go through the whole body, holding each tension for about five seconds and "
-        "relaxing for at least fifteen. Keep practising twice a day.",
+        "Purpose: learn to tell tension from relaxation in every muscle group, one at a time, "
+        "from the feet to the face: hold each tension for about five seconds and relax for at "
+        "least fifteen. Listen twice a day, once in the morning and once in the evening.",
     ),
     Phase(
-        "daily", 1, (("full", 12.0),), "once a day",
-        "Making it a habit",
-        "You are getting used to it: once a day is enough now, at a time of day you can keep.",
+        "seven", 1, (("seven", 12.0), ("full", 12.0)), "twice a day",
+        "Seven muscle groups",
+        "Purpose: relax as deeply with seven larger groups (each arm, the face, the neck, the "
+        "trunk, each leg) as you did with all of them, in less time. Keep practising twice a "
+        "day.",
     ),
     Phase(
-        "short", 1, (("short", 8.0), ("quick", 6.0), ("full", 10.0)), "three or four times a week",
-        "Keeping it up",
-        "Practise three or four times a week to keep the skill: this shorter session on busy "
-        "days, the full one when you have time.",
+        "four", 1, (("four", 10.0), ("full", 10.0)), "once a day",
+        "Four muscle groups",
+        "Purpose: four large groups (the arms, the face and neck, the trunk, the legs), so "
+        "relaxing becomes quicker still. You are used to it now: once a day is enough.",
+    ),
+    Phase(
+        "recall", 1, (("recall", 10.0), ("full", 10.0)), "once a day",
+        "Relaxing by recall",
+        "Purpose: relax each group without tensing it, by attention and by remembering how the "
+        "release felt. Once a day.",
+    ),
+    Phase(
+        "counting", 1, (("counting", 10.0), ("full", 10.0)), "once a day, or three or four "
+        "times a week",
+        "Relaxing by counting",
+        "Purpose: relax by a slow count from one to ten alone, a skill you can take anywhere. "
+        "Once a day, or three or four times a week, keeps it.",
     ),
 )  # fmt: skip
+DEFAULT_WEEKS = sum(phase.weeks for phase in SCHEDULE)  # the whole progression, once
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,7 @@ def schedule(
                 routine_wanted=wanted,
                 minutes=length,
                 title=f"Week {week}: {phase.title} ({phase.how_often})",
-                description=phase.advice,
+                description=f"Week {week} of the practice. {phase.advice}",
                 pub_date=datetime.combine(start + timedelta(weeks=week - 1), PUBLISH_TIME_UTC, UTC),
             )
         )
@@ -126,14 +139,14 @@ def _phase_of(week: int) -> Phase:
 
 @dataclass(frozen=True)
 class ProgramOptions:
-    weeks: int = 4
+    weeks: int = DEFAULT_WEEKS
     out: Path = Path("output") / "program"
     start: date | None = None  # default: today (UTC)
     title: str = "Progressive muscle relaxation: a practice program"
     author: str = "pmr"
     base_url: str = "http://127.0.0.1:8000/"  # what `pmr serve` answers on by default
     voice: str = "piper-joe"
-    background: str = "pad"
+    background: str = ""  # "": each routine's own, else pad
     routine: str | None = None
     minutes: float | None = None
     cover: Path | None = None

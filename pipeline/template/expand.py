@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..delivery import Delivery, check_phrasing, resolve_pace
+from ..errors import did_you_mean
 from ..tuning import MAX_LINES, MAX_SECTIONS, MAX_SILENCE_S
 from . import fitrules
-from .model import ID_PATTERN, Line, Pause, Repeat, Script, Section
-from .steps import parse_pause, parse_steps
+from .model import ID_PATTERN, Group, Line, Pause, Repeat, Script, Section
+from .steps import clean_text, parse_pause, parse_steps
 from .tomlfile import KeyProblem, TemplateProblem, Where
 
 ROUTINE_KEYS = (
@@ -27,10 +28,12 @@ ROUTINE_KEYS = (
     "max_silence",
     "pace",
     "phrasing",
+    "loudness",
+    "background",
 )
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit", "patter")
-SECTION_KEYS = ("id", "title", "steps", "tense", "release", "essential")
+SECTION_KEYS = ("id", "title", "steps", "tense", "release", "essential", "part", "gentle")
 T = TypeVar("T")
 
 
@@ -60,6 +63,8 @@ def expand(
     delivery = _delivery(routine, where)
     title = _attempt(where, "", where.string, routine, "title", "routine")
     language = _attempt(where, "", where.string, routine, "language", "routine")
+    loudness = _attempt(where, None, _loudness, routine, where)
+    background = _attempt(where, None, _background, routine, where)
     minutes = _attempt(where, None, _minutes, routine.get("minutes"), where)
     return Script(
         name=name,
@@ -70,6 +75,8 @@ def expand(
         drop=drop,
         repeats=repeats,
         fade_out_s=fade_out,
+        loudness=loudness,
+        background=background,
         minutes=minutes,
         patter=patter,
         max_silence_s=_attempt(where, MAX_SILENCE_S, fitrules.max_silence, routine, where),
@@ -206,7 +213,49 @@ def _section(
     essential = doc.get("essential", False)
     if not isinstance(essential, bool):
         raise where.error(f"{key}.essential", f"{essential!r} must be true or false")
-    return Section(section_id, title, steps, essential)
+    group = _group(doc, key, title, where) if is_group else None
+    return Section(section_id, title, steps, essential, group)
+
+
+def _group(doc: dict[str, Any], key: str, title: str, where: Where) -> Group:
+    """`part` (how the session names it, default from the title) and `gentle` wording."""
+    for name in ("part", "gentle"):
+        if name in doc:
+            where.string(doc, name, key)
+    part = " ".join(doc.get("part", "").split()) or "your " + title.split(":")[-1].strip().lower()
+    gentle = doc.get("gentle")
+    if gentle is not None:
+        gentle = clean_text(gentle, where, f"{key}.gentle")
+    return Group(part, " ".join(doc["tense"].split()), gentle)
+
+
+def _loudness(routine: Mapping[str, Any], where: Where) -> str | None:
+    """`[routine] loudness`: the routine's default preset or LUFS; --loudness overrides it."""
+    from ..errors import RenderError
+    from ..sound.settings import resolve_loudness
+
+    loudness = routine.get("loudness")
+    if loudness is None:
+        return None
+    try:
+        resolve_loudness(str(loudness))
+    except RenderError as exc:
+        raise where.error("routine.loudness", str(exc).removeprefix("--loudness ")) from None
+    return str(loudness)
+
+
+def _background(routine: Mapping[str, Any], where: Where) -> str | None:
+    """`[routine] background`: the routine's default bed; --background overrides it."""
+    from ..sound.backgrounds import BACKGROUNDS
+
+    background = routine.get("background")
+    if background is not None and background not in BACKGROUNDS:
+        raise where.error(
+            "routine.background",
+            f"unknown background {background!r}{did_you_mean(str(background), BACKGROUNDS)}; "
+            f"valid: {', '.join(BACKGROUNDS)}",
+        )
+    return background
 
 
 def _fit(

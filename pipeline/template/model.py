@@ -48,11 +48,26 @@ Step = Line | Pause | Cue
 
 
 @dataclass(frozen=True)
+class Group:
+    """What a muscle-group section (one run through `[cycle]`) knows of the body part.
+
+    `part` is how the session names it ("your left hand"); `tense` the text its `{tense}`
+    was filled with, and `gentle` the half-strength wording that replaces it for `--gentle`
+    (None: derived from `tense`, see template/body.py).
+    """
+
+    part: str
+    tense: str
+    gentle: str | None = None
+
+
+@dataclass(frozen=True)
 class Section:
     id: str
     title: str
     steps: tuple[Step, ...]
     essential: bool = False  # never left out by the fitter
+    group: Group | None = None  # set for muscle-group sections (they give tense/release)
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,8 @@ class Script:
     drop: tuple[str, ...] = ()
     repeats: tuple[Repeat, ...] = ()
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
+    loudness: str | None = None  # `[routine] loudness`: the default preset or LUFS (CLI wins)
+    background: str | None = None  # `[routine] background`: the default bed (CLI wins)
     minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
     patter: tuple[tuple[str, tuple[Line, ...]], ...] = ()  # pool name -> lines, in rotation
     max_silence_s: float = MAX_SILENCE_S  # longer fitted pauses with a pool get patter
@@ -100,6 +117,11 @@ class Script:
 
     def pool(self, name: str) -> tuple[Line, ...]:
         return dict(self.patter).get(name, ())
+
+    @property
+    def group_ids(self) -> tuple[str, ...]:
+        """Ids of the muscle-group sections, in order: what --skip and --gentle name."""
+        return tuple(s.id for s in self.sections if s.group is not None)
 
     @property
     def muscle_groups(self) -> int:

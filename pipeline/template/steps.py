@@ -84,7 +84,7 @@ def _line(
         if not isinstance(raw["id"], str | int) or isinstance(raw["id"], bool):
             raise where.error(f"{step_key}.id", "must be a name like 'hello'")
         line_id = f"{line_id.rsplit('.', 1)[0]}.{raw['id']}"
-    return Line(line_id, _clean_text(text, where, f"{step_key}.say"))
+    return Line(line_id, clean_text(text, where, f"{step_key}.say"))
 
 
 def _pause_step(value: Any, pauses: dict[str, Pause], where: Where, key: str) -> Pause:
@@ -157,7 +157,7 @@ def _fill(
     return patter, False
 
 
-def _clean_text(text: str, where: Where, key: str) -> str:
+def clean_text(text: str, where: Where, key: str) -> str:
     """Lines go to TTS engines as plain words: no markup, no control characters."""
     text = " ".join(text.split())
     if not text:
