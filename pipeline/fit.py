@@ -192,6 +192,23 @@ def describe_reach(script: Script, clip_frames: Mapping[str, int], rate_hz: int)
     return " or ".join(s.describe(rate_hz) for s in spans(script, clip_frames, rate_hz))
 
 
+def natural_seconds(script: Script, clip_frames: Mapping[str, int], rate_hz: int) -> float:
+    """The routine as written: every section once, every pause at its default (seconds).
+
+    A routine whose pauses are all fixed can only make this length; `[routine] minutes =
+    "natural"` asks for it whatever the pauses.
+    """
+    base = Structure(frozenset(), tuple(1 for _ in script.repeats))
+    return _budget(script, base, clip_frames, rate_hz).natural / rate_hz
+
+
+def all_fixed(script: Script) -> bool:
+    """True when no pause of the routine (lead-ins included) can stretch or shrink."""
+    leads = tuple(r.lead for r in script.repeats if r.lead is not None)
+    steps = (step for section in script.sections + leads for step in section.steps)
+    return all(step.fixed for step in steps if isinstance(step, Pause))
+
+
 def fit(
     script: Script,
     clip_frames: Mapping[str, int],

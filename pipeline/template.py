@@ -88,6 +88,7 @@ class Script:
     drop: tuple[str, ...] = ()
     repeats: tuple[Repeat, ...] = ()
     fade_out_s: float | None = None  # the routine's own final fade (sleep: long), else default
+    minutes: float | str | None = None  # `[routine] minutes`: a default length, or "natural"
 
     def lines(self) -> Iterator[Line]:
         leads = tuple(r.lead for r in self.repeats if r.lead is not None)
@@ -97,7 +98,7 @@ class Script:
                     yield step
 
 
-ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out")
+ROUTINE_KEYS = ("name", "title", "language", "description", "fade_out", "minutes")
 MAX_FADE_OUT_S = 600.0
 TOP_KEYS = ("routine", "pauses", "cycle", "sections", "fit")
 FIT_KEYS = ("drop", "repeat")
@@ -260,6 +261,9 @@ def expand(
             raise where.error(
                 "routine.fade_out", f"must be a number of seconds, 0.5 to {MAX_FADE_OUT_S:g}"
             )
+    minutes = None
+    with where.item():
+        minutes = _minutes(routine.get("minutes"), where)
     title = language = ""
     with where.item():
         title = _string(routine, "title", where, "routine")
@@ -274,7 +278,20 @@ def expand(
         drop=drop,
         repeats=repeats,
         fade_out_s=None if fade_out is None else float(fade_out),
+        minutes=minutes,
     )
+
+
+def _minutes(value: Any, where: _Where) -> float | str | None:
+    """`[routine] minutes`: the length a build makes when --minutes is not given."""
+    if value is None or value == "natural":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 600:
+        raise where.error(
+            "routine.minutes",
+            f'{value!r}: give a number of minutes (above 0, at most 600) or "natural"',
+        )
+    return float(value)
 
 
 def _drop_order(value: Any, sections: list[Section], where: _Where) -> tuple[str, ...]:
