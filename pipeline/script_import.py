@@ -188,7 +188,7 @@ class _Builder:
     def finish(self) -> None:
         self.flush()
         self._close_section()
-        if not self.sections:
+        if not any("say" in step for s in self.sections for step, _ in s.steps):
             self.problems.append((1, "the script has no words to speak"))
 
     def _paragraph_pause(self, line: int) -> None:
@@ -216,7 +216,7 @@ class _Builder:
 
     def document(self, stem: str, file_name: str, language: str) -> dict[str, Any]:
         """The routine document: [routine], [pauses] when named ones are used, [[sections]]."""
-        title = self.title or next((s.title for s in self.sections if s.title), None)
+        title = self.title or (self.sections[0].title if self.sections else None)
         title = title or stem.replace("-", " ").replace("_", " ").strip().capitalize() or "Script"
         routine = {
             "name": _slug(stem) or "script",
