@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError
-from .fit import Timeline, fit
+from .fit import Timeline, all_fixed, fit, natural_seconds
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
@@ -23,12 +23,13 @@ from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
 MAX_MINUTES = 600.0
+DEFAULT_MINUTES = 10.0  # a build without --minutes of a routine that sets no length
 
 
 @dataclass(frozen=True)
 class BuildOptions:
     routine: str = "full"
-    minutes: float = 10.0
+    minutes: float | None = 10.0  # None: the routine's own length (see `session_seconds`)
     voice: str = "piper-joe"
     out: Path | None = None  # default: output/<routine>-<minutes>min-<voice>.mp3
     cache_dir: Path | None = None
@@ -62,7 +63,22 @@ class BuildResult:
 
 
 def default_output(options: BuildOptions, script: Script) -> Path:
-    return Path("output") / f"{script.name}-{options.minutes:g}min-{options.voice}.mp3"
+    minutes = options.minutes if options.minutes is not None else script.minutes
+    length = "natural" if minutes is None or minutes == "natural" else f"{minutes:g}min"
+    if minutes is None and not all_fixed(script):
+        length = f"{DEFAULT_MINUTES:g}min"
+    return Path("output") / f"{script.name}-{length}-{options.voice}.mp3"
+
+
+def session_seconds(
+    options: BuildOptions, script: Script, clip_frames: Mapping[str, int], rate_hz: int
+) -> float:
+    """--minutes when given; else the routine's `[routine] minutes` (a number or "natural");
+    else its natural length when every pause is fixed (it can make no other), else 10 min."""
+    minutes = options.minutes if options.minutes is not None else script.minutes
+    if minutes == "natural" or (minutes is None and all_fixed(script)):
+        return natural_seconds(script, clip_frames, rate_hz)
+    return float(minutes if minutes is not None else DEFAULT_MINUTES) * 60
 
 
 def build(
@@ -71,11 +87,12 @@ def build(
     on_notice: Callable[[str], None] | None = None,
 ) -> BuildResult:
     # Every option is checked before any narration or audio work is done.
-    check_minutes(options.minutes)
+    if options.minutes is not None:
+        check_minutes(options.minutes)
     settings = mix_settings(options)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
-    script = load_script(options.routine)
     voice = load_voice(options.voice)
+    script = load_script(options.routine, language=voice.language)  # a text script: the voice's
     out = options.out or default_output(options, script)
     if options.out is None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +117,7 @@ def build(
         script,
         clips.frames,
         rate_hz,
-        options.minutes * 60,
+        session_seconds(options, script, clips.frames, rate_hz),
         label=f"{script.name} with {voice.name}",
     )
     plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
@@ -132,7 +149,7 @@ def build(
             inputs = {
                 "routine": file_input(routine_file),
                 "voice": {"name": voice.name, **file_input(voice.source)},
-                "minutes": options.minutes,
+                "minutes": options.minutes if options.minutes is not None else script.minutes,
                 "background": file_input(bed_file) if bed_file else options.background,
                 "loudness": options.loudness,
                 "bitrate": bitrate,

@@ -119,9 +119,22 @@ CacheDir = Annotated[
 @app.command("build")
 def build_command(
     routine: Annotated[
-        str, typer.Argument(help="A built-in routine (see `pmr routines`) or a .toml file.")
+        str,
+        typer.Argument(
+            help="A built-in routine (see `pmr routines`), a .toml file, or a text script "
+            "(.txt, .md, .ssml: see `pmr import`)."
+        ),
     ] = "full",
-    minutes: Annotated[float, typer.Option("--minutes", "-m", help="Session length.")] = 10.0,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--minutes",
+            "-m",
+            help="Session length [default: the routine's own: [routine] minutes, the natural "
+            "length when every pause is fixed (imported scripts), else 10].",
+            show_default=False,
+        ),
+    ] = None,
     voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
     out: Annotated[
         Path | None,
@@ -522,7 +535,11 @@ def new_command(
 @app.command("plan")
 def plan_command(
     routine: Annotated[
-        str, typer.Argument(help="A built-in routine (see `pmr routines`) or a .toml file.")
+        str,
+        typer.Argument(
+            help="A built-in routine (see `pmr routines`), a .toml file, or a text script "
+            "(.txt, .md, .ssml: see `pmr import`)."
+        ),
     ] = "full",
     minutes: Annotated[float, typer.Option("--minutes", "-m", help="Session length.")] = 10.0,
     voice: Annotated[str, typer.Option("--voice", "-v", help="Voice profile.")] = "piper-joe",
@@ -560,7 +577,7 @@ def _notice(message: str) -> None:
 
 
 # voices, voices script, narrate, preview, cache: registered on `app` when imported.
-from . import cli_narration  # noqa: E402, F401
+from . import cli_narration, cli_scripts  # noqa: E402, F401
 
 
 @app.command("batch")

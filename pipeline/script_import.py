@@ -29,10 +29,9 @@ from typing import Any
 from .errors import TemplateError
 from .narration.textsplit import split_for_tts
 from .script_markup import KINDS, Boundary, Chime, Event, Gap, Heading, Words, scan
-from .template import MARKUP, Script, TemplateProblem, expand
+from .template import MARKUP, SCRIPT_SUFFIXES, Script, TemplateProblem, expand
 from .tuning import MAX_LINE_CHARS, SCRIPT_PAUSE_S, SCRIPT_STRETCH
 
-SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".ssml": "ssml"}
 URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 URL_PROBLEM = "is a web address, which a voice reads letter by letter; remove it or say it in words"
 ID_WORDS, ID_MAX_CHARS = 4, 40
@@ -49,14 +48,14 @@ class Imported:
 
 def is_script(name_or_path: str) -> bool:
     """True for a file name pmr reads as a text script rather than as a routine TOML."""
-    return Path(name_or_path).suffix.lower() in SUFFIXES
+    return Path(name_or_path).suffix.lower() in SCRIPT_SUFFIXES
 
 
 def read_script(path: Path, language: str = "en", stretch: bool = False) -> Imported:
     """Read a script file: UTF-8 (a BOM is dropped), its kind from its suffix."""
-    kind = SUFFIXES.get(path.suffix.lower())
+    kind = SCRIPT_SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise TemplateError(f"{path}: not a script; give a {', '.join(SUFFIXES)} file")
+        raise TemplateError(f"{path}: not a script; give a {', '.join(SCRIPT_SUFFIXES)} file")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:

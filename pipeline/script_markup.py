@@ -28,6 +28,7 @@ VALID_MARKERS = (
     '[PAUSE:7], [pause:2.5s], [pause:500ms], [pause], [break], [breath], <break time="3s"/>, '
     f'<break time="500ms"/>, <break strength="strong"/> (strengths: {", ".join(STRENGTHS)})'
 )
+RANGE = f"a pause is 0 to {SCRIPT_MAX_PAUSE_S:g} seconds; valid: {VALID_MARKERS}"
 KINDS = ("text", "md", "ssml")
 
 TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<[^<>]*>|\[[^\[\]\n]*\]|[<\n]", re.S)
@@ -112,7 +113,7 @@ def parse_marker(inner: str) -> Gap | Chime | str | None:
         return f"{written} is not a pause marker; valid: {VALID_MARKERS}"
     value = rest[1:].strip()
     if value.startswith("-"):
-        return f"{written} is negative; a pause is 0 to {SCRIPT_MAX_PAUSE_S:g} seconds"
+        return f"{written} is negative; {RANGE}"
     length = LENGTH.fullmatch(value)
     if length is None:
         return f"{written}: {value!r} is not a length in seconds; valid: {VALID_MARKERS}"
@@ -122,7 +123,7 @@ def parse_marker(inner: str) -> Gap | Chime | str | None:
 def _gap(number: float, millis: bool, written: str) -> Gap | str:
     seconds = round(number / 1000 if millis else number, 3)
     if seconds > SCRIPT_MAX_PAUSE_S:
-        return f"{written} is over an hour; a pause is 0 to {SCRIPT_MAX_PAUSE_S:g} seconds"
+        return f"{written} is over an hour; {RANGE}"
     return Gap(seconds, "seconds", 0)
 
 
@@ -280,7 +281,7 @@ class _State:
             match = SSML_TIME.fullmatch(time)
             if match is None:
                 problem = (
-                    f"is negative; a pause is 0 to {SCRIPT_MAX_PAUSE_S:g} seconds"
+                    f"is negative; {RANGE}"
                     if time.startswith("-")
                     else f"{time!r} is not a length; valid: {VALID_MARKERS}"
                 )

@@ -107,6 +107,8 @@ MAX_REPEAT_TIMES = 20
 SECTION_KEYS = ("id", "title", "steps", "tense", "release")
 STEP_KEYS = ("id", "say", "pause", "cue")
 PAUSE_KEYS = ("seconds", "min", "default", "max", "weight")
+# Text scripts from other tools (script_import.py) and how each suffix is read.
+SCRIPT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".ssml": "ssml"}
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MARKUP = re.compile(r"<[^>]*>|&[a-zA-Z#0-9]+;")
 
@@ -120,8 +122,9 @@ def builtin_routines() -> list[str]:
 
 
 def resolve_routine(name_or_path: str) -> Path:
-    """A built-in routine name or a path to a user's TOML file."""
-    if name_or_path.endswith(".toml") or "/" in name_or_path:
+    """A built-in routine name, or a path to a user's TOML file or text script."""
+    suffix = Path(name_or_path).suffix.lower()
+    if name_or_path.endswith(".toml") or "/" in name_or_path or suffix in SCRIPT_SUFFIXES:
         path = Path(name_or_path)
         if not path.is_file():
             raise TemplateError(f"{name_or_path}: no such routine file")
@@ -135,9 +138,13 @@ def resolve_routine(name_or_path: str) -> Path:
     return Path(str(builtin))
 
 
-def load_script(name_or_path: str) -> Script:
-    """Read, validate and expand a routine template."""
+def load_script(name_or_path: str, language: str = "en") -> Script:
+    """Read, validate and expand a routine template, or import a text script (in `language`)."""
     path = resolve_routine(name_or_path)
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        from .script_import import read_script  # it builds on expand: imported when used
+
+        return read_script(path, language).script
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
