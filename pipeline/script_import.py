@@ -87,17 +87,22 @@ def parse_script(
     if len(problems) > 1:  # a consequence of the others, not news
         problems = [p for p in problems if not p[1].startswith("the routine has no line")]
     if problems:
-        raise TemplateError(_listing(source, problems))
+        raise ScriptProblems(source, problems)
     notes = sorted(scanned.notes + tuple(builder.notes))
     return Imported(document, script, tuple(f"{source}:{line}: {note}" for line, note in notes))
 
 
-def _listing(source: str, problems: list[tuple[int, str]]) -> str:
-    ordered = sorted(dict.fromkeys(problems), key=lambda p: p[0])
-    if len(ordered) == 1:
-        return f"{source}:{ordered[0][0]}: {ordered[0][1]}"
-    lines = "\n".join(f"  {source}:{line}: {problem}" for line, problem in ordered)
-    return f"{source}: {len(ordered)} problems\n{lines}"
+class ScriptProblems(TemplateError):
+    """Every problem of a script, each as 'FILE:LINE: problem' in line order (`.lines`)."""
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        ordered = sorted(dict.fromkeys(problems), key=lambda p: p[0])
+        self.lines = tuple(f"{source}:{line}: {problem}" for line, problem in ordered)
+        if len(self.lines) == 1:
+            super().__init__(self.lines[0])
+        else:
+            listing = "\n".join(f"  {line}" for line in self.lines)
+            super().__init__(f"{source}: {len(self.lines)} problems\n{listing}")
 
 
 @dataclass

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import TemplateError
-from .template import ID_PATTERN, TemplateProblem, expand, resolve_routine
+from .template import ID_PATTERN, SCRIPT_SUFFIXES, TemplateProblem, expand, resolve_routine
 
 HEADER = re.compile(r"^[ \t]*(\[\[?)[ \t]*([A-Za-z0-9_.\- \t\"]+?)[ \t]*\]\]?", re.MULTILINE)
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -22,6 +22,8 @@ PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 def problems(path: Path) -> list[str]:
     """Every problem of a template file, each as 'FILE:LINE: key: problem' (empty when valid)."""
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        return _script_problems(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -37,6 +39,19 @@ def problems(path: Path) -> list[str]:
     expand(document, source=str(path), problems=found)
     located = sorted(((locate(text, p.key), p) for p in found), key=lambda lp: lp[0])
     return [f"{path}:{line}: {p.key or 'file'}: {p.problem}" for line, p in located]
+
+
+def _script_problems(path: Path) -> list[str]:
+    """A text script is checked as `pmr import` reads it (script_import.py)."""
+    from .script_import import ScriptProblems, read_script
+
+    try:
+        read_script(path)
+    except ScriptProblems as found:
+        return list(found.lines)
+    except TemplateError as exc:  # unreadable
+        return [str(exc)]
+    return []
 
 
 def validate(name_or_path: str) -> str:
