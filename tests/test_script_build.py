@@ -25,7 +25,7 @@ runner = CliRunner()
 QUIET = ["--background", "none", "--no-chimes", "--no-measure"]
 PAD_S = 2 * CLIP_PAD_S
 
-BRACKETS_MD = """# Bring your own
+BRACKETS_TXT = """# Bring your own
 
 ## Bracket markers
 Settle into your chair. [PAUSE:7]
@@ -78,8 +78,8 @@ def brackets(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple
     """Built once for the module, with the run's cache (module fixtures come before the
     autouse one that sets PMR_CACHE_DIR; Piper's clips differ slightly between syntheses)."""
     folder = tmp_path_factory.mktemp("brackets")
-    script = folder / "brackets.md"
-    script.write_text(BRACKETS_MD, encoding="utf-8")
+    script = folder / "brackets.txt"
+    script.write_text(BRACKETS_TXT, encoding="utf-8")
     build(script, folder / "direct.mp3", "--cache-dir", str(cache_dir))
     return script, folder / "direct.mp3"
 
