@@ -17,8 +17,8 @@ from mutagen.id3 import ID3
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.script_export import chapters_natural
 from pipeline.template import expand, load_script
+from pipeline.template.script_export import chapters_natural
 from pipeline.tuning import CLIP_PAD_S, SCRIPT_PAUSE_S
 
 runner = CliRunner()
@@ -74,13 +74,13 @@ def build(source: Path, out: Path, *extra: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def brackets(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[Path, Path]:
-    """Built once for the module, with the run's cache (module fixtures come before the
-    autouse one that sets PMR_CACHE_DIR; Piper's clips differ slightly between syntheses)."""
+def brackets(tmp_path_factory: pytest.TempPathFactory, module_cache: Path) -> tuple[Path, Path]:
+    """Built once for the module. Builds compared with it pass the same `module_cache`
+    (Piper's clips differ slightly from one synthesis to the next)."""
     folder = tmp_path_factory.mktemp("brackets")
     script = folder / "brackets.txt"
     script.write_text(BRACKETS_TXT, encoding="utf-8")
-    build(script, folder / "direct.mp3", "--cache-dir", str(cache_dir))
+    build(script, folder / "direct.mp3", "--cache-dir", str(module_cache))
     return script, folder / "direct.mp3"
 
 
@@ -104,14 +104,16 @@ def test_headings_become_chapters(brackets, decode_mp3) -> None:
     assert np.abs(before).max() < 0.003 < np.abs(after).max()
 
 
-def test_build_of_a_script_equals_import_then_build(brackets, tmp_path: Path, decode_mp3) -> None:
+def test_build_of_a_script_equals_import_then_build(
+    brackets, module_cache: Path, tmp_path: Path, decode_mp3
+) -> None:
     script, direct = brackets
     toml = tmp_path / "brackets.toml"
     result = runner.invoke(app, ["import", str(script), "-o", str(toml)])
     assert result.exit_code == 0, result.output
     assert "2 sections, 8 lines, 7 pauses" in result.output
     assert tomllib.loads(toml.read_text(encoding="utf-8"))["routine"]["minutes"] == "natural"
-    build(toml, tmp_path / "imported.mp3")
+    build(toml, tmp_path / "imported.mp3", "--cache-dir", str(module_cache))
     one, other = decode_mp3(direct), decode_mp3(tmp_path / "imported.mp3")
     assert one.samples.shape == other.samples.shape
     assert np.array_equal(one.samples, other.samples)
@@ -129,14 +131,15 @@ def test_ssml_breaks_and_strengths_are_as_long_as_written(tmp_path: Path, decode
 
 
 def test_stretched_import_fits_minutes_and_keeps_pauses_in_proportion(
-    brackets, tmp_path: Path, decode_mp3
+    brackets, module_cache: Path, tmp_path: Path, decode_mp3
 ) -> None:
     toml = tmp_path / "stretch.toml"
     result = runner.invoke(app, ["import", str(brackets[0]), "--stretch", "-o", str(toml)])
     assert result.exit_code == 0, result.output
     natural = decode_mp3(brackets[1]).seconds
     target = natural + 0.5 * sum(BRACKET_GAPS)  # every pause 1.5 x its written length
-    build(toml, tmp_path / "stretch.mp3", "--minutes", f"{target / 60:.6f}")
+    minutes = f"{target / 60:.6f}"
+    build(toml, tmp_path / "stretch.mp3", "--minutes", minutes, "--cache-dir", str(module_cache))
     decoded = decode_mp3(tmp_path / "stretch.mp3")
     assert decoded.seconds == pytest.approx(target, abs=0.5)
     gaps = voice_free_gaps(decoded.samples, decoded.rate_hz)

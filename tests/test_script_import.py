@@ -7,10 +7,10 @@ import tomllib
 import pytest
 
 from pipeline.errors import TemplateError
-from pipeline.routine_toml import dumps
-from pipeline.script_export import as_ssml, as_text, chapters_natural
-from pipeline.script_import import parse_script
 from pipeline.template import Line, Pause, builtin_routines, load_script
+from pipeline.template.script_export import as_ssml, as_text, chapters_natural
+from pipeline.template.script_import import parse_script
+from pipeline.template.tomlwrite import dumps
 from pipeline.tuning import SCRIPT_PAUSE_S
 
 

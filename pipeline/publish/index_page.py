@@ -16,9 +16,10 @@ from urllib.parse import quote, unquote
 
 from lxml import etree
 
+from ..errors import PublishError
+from ..files import write_atomic
+from ..tuning import SAFETY_NOTE
 from .feed import FEED_NAME, INDEX_NAME, Entry, load_entries, playlist_name
-from .publish import write_atomic
-from .tuning import SAFETY_NOTE
 
 _CUE = re.compile(r"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d\n(.+)")
 
@@ -175,4 +176,4 @@ def write_index(folder: Path, title: str | None = None) -> Path:
         cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
     title = title or channel_title or entries[0].series
     page = index_html(folder, entries, title, transcripts, cover)
-    return write_atomic(folder / INDEX_NAME, page)
+    return write_atomic(folder / INDEX_NAME, page, error=PublishError)

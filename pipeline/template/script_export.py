@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from .fit import Structure, Timeline, parts
-from .template import Cue, Line, Pause, Script
+from ..fit import Structure, Timeline, parts
+from .model import Cue, Line, Pause, Script
 
 FORMATS = {"text": ".txt", "ssml": ".ssml"}
 

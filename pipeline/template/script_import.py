@@ -26,11 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TemplateError
-from .narration.textsplit import split_for_tts
+from ..errors import TemplateError
+from ..narration.textsplit import split_for_tts
+from ..tuning import MAX_LINE_CHARS, SCRIPT_PAUSE_S, SCRIPT_STRETCH
+from .expand import expand
+from .load import SCRIPT_SUFFIXES
+from .model import Script
 from .script_markup import KINDS, Boundary, Chime, Event, Gap, Heading, Words, scan
-from .template import MARKUP, SCRIPT_SUFFIXES, Script, TemplateProblem, expand
-from .tuning import MAX_LINE_CHARS, SCRIPT_PAUSE_S, SCRIPT_STRETCH
+from .steps import MARKUP
+from .tomlfile import TemplateProblem, read_text
 
 URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 URL_PROBLEM = "is a web address, which a voice reads letter by letter; remove it or say it in words"
@@ -56,14 +60,7 @@ def read_script(path: Path, language: str = "en", stretch: bool = False) -> Impo
     kind = SCRIPT_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise TemplateError(f"{path}: not a script; give a {', '.join(SCRIPT_SUFFIXES)} file")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TemplateError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise TemplateError(f"{path}: can't read it ({exc.strerror or exc})") from None
+    text = read_text(path, TemplateError).removeprefix("\ufeff")
     return parse_script(text, str(path), kind, language=language, stretch=stretch)
 
 

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .cli import CacheDir, app, err, user_errors
-from .errors import EncodeError, TemplateError
-from .routine_toml import dumps
-from .script_export import FORMATS, as_ssml, as_text, chapters_natural, chapters_of
-from .script_import import Imported, read_script
-from .template import Pause, Script, load_script
-from .tuning import SAMPLE_RATE_HZ
+from ..errors import EncodeError, TemplateError
+from ..files import write_atomic
+from ..template import Pause, Script, load_script
+from ..template.script_export import FORMATS, as_ssml, as_text, chapters_natural, chapters_of
+from ..template.script_import import Imported, read_script
+from ..template.tomlwrite import dumps
+from ..tuning import SAMPLE_RATE_HZ
+from .options import CacheDir, Quiet, RoutineArgument, Voice
+from .output import notices
 
+commands = typer.Typer()
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
-@app.command("import")
+@commands.command("import")
 def import_command(
     script: Annotated[Path, typer.Argument(help="A script: .txt, .md or .ssml.")],
     out: Annotated[
@@ -35,6 +36,7 @@ def import_command(
         typer.Option("--stretch", help="Pauses may grow to 3x their written length (--minutes)."),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Turn a script written for another tool into a routine TOML you can edit and build.
 
@@ -48,23 +50,22 @@ def import_command(
 
       pmr import evening.md --stretch -o evening.toml && pmr build evening.toml -m 20
     """
-    with user_errors():
-        if not LANGUAGE.fullmatch(language):
-            raise TemplateError(f"--language {language!r}: give a language code like en or pt-BR")
-        imported = read_script(script, language=language, stretch=stretch)
-        target = out or script.with_suffix(".toml")
-        if target.suffix != ".toml":
-            raise TemplateError(f"--out {target}: give a file name ending in .toml")
-        toml = dumps(imported.document, f"Imported by pmr from {script.name}; edit freely.")
-        _write_new(target, toml, force)
+    if not LANGUAGE.fullmatch(language):
+        raise TemplateError(f"--language {language!r}: give a language code like en or pt-BR")
+    imported = read_script(script, language=language, stretch=stretch)
+    target = out or script.with_suffix(".toml")
+    if target.suffix != ".toml":
+        raise TemplateError(f"--out {target}: give a file name ending in .toml")
+    toml = dumps(imported.document, f"Imported by pmr from {script.name}; edit freely.")
+    write_new(target, toml, force)
     for note in imported.notes:
-        err.print(f"pmr: note: {note}", markup=False, soft_wrap=True)
+        notices(quiet)(note)
     typer.echo(f"{target}  {_summary(imported)}")
 
 
-@app.command("export-script")
+@commands.command("export-script")
 def export_script_command(
-    routine: Annotated[str, typer.Argument(help="A built-in routine, a .toml file or a script.")],
+    routine: RoutineArgument,
     fmt: Annotated[
         str | None,
         typer.Option("--format", "-f", help="text or ssml [default: from -o, else text]."),
@@ -76,11 +77,10 @@ def export_script_command(
         float | None,
         typer.Option("--minutes", "-m", help="Write the pauses a session this long would have."),
     ] = None,
-    voice: Annotated[
-        str, typer.Option("--voice", "-v", help="With --minutes: whose clip lengths.")
-    ] = "piper-joe",
+    voice: Voice = "piper-joe",
     cache_dir: CacheDir = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUT.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a routine as a script with pause markers: edit it anywhere, `pmr import` it back.
 
@@ -93,39 +93,37 @@ def export_script_command(
 
       pmr export-script quick --format ssml -m 8 -o quick-8.ssml
     """
-    with user_errors():
-        fmt = fmt or ("ssml" if out is not None and out.suffix.lower() == ".ssml" else "text")
-        if fmt not in FORMATS:
-            raise TemplateError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
-        script = load_script(routine)
-        chapters = chapters_natural(script)
-        if minutes is not None:
-            chapters = chapters_of(script, _timeline(script, voice, minutes, cache_dir))
-        if fmt == "ssml":
-            text = as_ssml(script.title, script.language, chapters)
-        else:
-            text = as_text(script.title, chapters)
-        if out is None:
-            typer.echo(text, nl=False)
-            return
-        _write_new(out, text, force)
+    fmt = fmt or ("ssml" if out is not None and out.suffix.lower() == ".ssml" else "text")
+    if fmt not in FORMATS:
+        raise TemplateError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
+    script = load_script(routine)
+    chapters = chapters_natural(script)
+    if minutes is not None:
+        timeline = _timeline(script, voice, minutes, cache_dir, notices(quiet))
+        chapters = chapters_of(script, timeline)
+    if fmt == "ssml":
+        text = as_ssml(script.title, script.language, chapters)
+    else:
+        text = as_text(script.title, chapters)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    write_new(out, text, force)
     typer.echo(f"{out}  {sum(len(c.items) for c in chapters)} steps in {len(chapters)} chapters")
 
 
-def _timeline(script: Script, voice_name: str, minutes: float, cache_dir: Path | None):
-    from .build import check_minutes
-    from .narration import ClipCache, default_cache_dir, load_voice
-    from .plan import make_plan
+def _timeline(script: Script, voice_name: str, minutes: float, cache_dir: Path | None, notice):
+    from ..build import check_minutes
+    from ..narration import ClipCache, default_cache_dir, load_voice
+    from ..plan import make_plan
 
     check_minutes(minutes)
     cache = ClipCache(cache_dir or default_cache_dir())
     plan = make_plan(script, load_voice(voice_name), cache, SAMPLE_RATE_HZ, minutes)
     if plan.lengths.estimated:
-        err.print(
-            f"pmr: note: {plan.lengths.estimated} of {len(plan.lengths.frames)} clip lengths "
-            f"are estimated from their text (`pmr narrate {script.name}` makes them exact)",
-            markup=False,
-            soft_wrap=True,
+        notice(
+            f"{plan.lengths.estimated} of {len(plan.lengths.frames)} clip lengths are "
+            f"estimated from their text (`pmr narrate {script.name}` makes them exact)"
         )
     return plan.timeline
 
@@ -141,29 +139,14 @@ def _summary(imported: Imported) -> str:
     )
 
 
-def _write_new(target: Path, text: str, force: bool) -> None:
-    """Temp file beside the target, renamed into place; an existing file only with --force.
-
-    Stand-in for the one atomic writer and output policy of `pipeline/files.py` (issue 13/16).
-    """
-    if target.is_dir() or target.is_symlink() or (target.exists() and not target.is_file()):
+def write_new(target: Path, text: str, force: bool) -> None:
+    """Through the one atomic writer; an existing file is replaced only with --force, and
+    never a folder, link, FIFO or device (issue 16's output policy will take this over)."""
+    if target.is_symlink() or (target.exists() and not target.is_file()):
         raise EncodeError(f"{target}: not a regular file; give a new file name")
-    if target.exists() and not force:
-        raise EncodeError(f"{target} exists; pmr never replaces it without --force")
     if not target.parent.is_dir():
         raise EncodeError(f"{target}: folder {target.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        write_atomic(target, text, error=EncodeError, replace=force)
+    except FileExistsError:
+        raise EncodeError(f"{target} exists; pmr never replaces it without --force") from None

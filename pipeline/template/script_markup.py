@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from .tuning import SCRIPT_MAX_PAUSE_S, SCRIPT_PAUSE_S
+from ..tuning import SCRIPT_MAX_PAUSE_S, SCRIPT_PAUSE_S
 
 STRENGTHS = ("none", "x-weak", "weak", "medium", "strong", "x-strong")  # SSML 1.1, 3.2.3
 VALID_MARKERS = (
