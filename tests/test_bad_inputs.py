@@ -37,6 +37,17 @@ def raw_routine(data: bytes) -> Callable[[Path], list[str]]:
     return make
 
 
+def script(name: str, text: str) -> Callable[[Path], list[str]]:
+    """A build of a text script (issue 17) straight from its file."""
+
+    def make(folder: Path) -> list[str]:
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        return ["build", str(path)]
+
+    return make
+
+
 def args(*words: str) -> Callable[[Path], list[str]]:
     return lambda folder: ["build", *words]
 
@@ -81,6 +92,13 @@ BAD_INPUTS = {
     "minutes absurd": (args("full", "-m", "10000"), "at most 600"),
     "minutes out of reach": (args("full", "-m", "3"), "out of reach"),
     "language the voice can't speak": (args("completo-es"), "choose a voice for 'es'"),
+    "script: bad pause marker": (script("s.txt", "Relax.\nBreathe. [PAUSE:abc]\n"), "s.txt:2:"),
+    "script: negative pause": (script("s.md", "Relax. [pause:-3]\n"), "is negative"),
+    "script: pause over an hour": (script("s.txt", "Relax. [pause:4000]\n"), "over an hour"),
+    "script: unclosed SSML tag": (
+        script("s.ssml", "<speak>\n<prosody rate='slow'>Relax.\n</speak>\n"),
+        "s.ssml:2: <prosody> is never closed",
+    ),
 }
 
 

@@ -250,10 +250,15 @@ class _State:
         )
 
     def _close(self, name: str, line: int) -> None:
-        if not self.stack or self.stack[-1][0] != name:
-            opened = f"<{self.stack[-1][0]}> (line {self.stack[-1][1]})" if self.stack else "none"
-            self.problems.append((line, f"</{name}> closes no open <{name}>; open: {opened}"))
+        names = [open_name for open_name, _ in self.stack]
+        if name not in names:
+            self.problems.append((line, f"</{name}> closes no open <{name}>"))
             return
+        while self.stack[-1][0] != name:  # tags opened inside it and left open
+            inner, opened = self.stack.pop()
+            self.problems.append(
+                (opened, f"<{inner}> is never closed; close it with </{inner}> before </{name}>")
+            )
         self.stack.pop()
         if name == "p":
             self.events.append(Boundary(line))
