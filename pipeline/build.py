@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .encode import Mp3Writer, check_output_path, output_lock
 from .errors import FitError
-from .fit import Timeline, all_fixed, fit, natural_seconds
+from .fit import Timeline, all_fixed, fit, target_seconds
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
@@ -70,17 +70,6 @@ def default_output(options: BuildOptions, script: Script) -> Path:
     return Path("output") / f"{script.name}-{length}-{options.voice}.mp3"
 
 
-def session_seconds(
-    options: BuildOptions, script: Script, clip_frames: Mapping[str, int], rate_hz: int
-) -> float:
-    """--minutes when given; else the routine's `[routine] minutes` (a number or "natural");
-    else its natural length when every pause is fixed (it can make no other), else 10 min."""
-    minutes = options.minutes if options.minutes is not None else script.minutes
-    if minutes == "natural" or (minutes is None and all_fixed(script)):
-        return natural_seconds(script, clip_frames, rate_hz)
-    return float(minutes if minutes is not None else DEFAULT_MINUTES) * 60
-
-
 def build(
     options: BuildOptions,
     on_progress: Progress | None = None,
@@ -117,7 +106,7 @@ def build(
         script,
         clips.frames,
         rate_hz,
-        session_seconds(options, script, clips.frames, rate_hz),
+        target_seconds(script, options.minutes, clips.frames, rate_hz, DEFAULT_MINUTES),
         label=f"{script.name} with {voice.name}",
     )
     plan = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)

@@ -202,6 +202,22 @@ def natural_seconds(script: Script, clip_frames: Mapping[str, int], rate_hz: int
     return _budget(script, base, clip_frames, rate_hz).natural / rate_hz
 
 
+def target_seconds(
+    script: Script,
+    minutes: float | None,
+    clip_frames: Mapping[str, int],
+    rate_hz: int,
+    default_minutes: float = 10.0,
+) -> float:
+    """The session length asked for: `minutes` when given; else the routine's `[routine]
+    minutes` (a number, or "natural"); else its natural length when every pause is fixed (it
+    can make no other); else `default_minutes`."""
+    own = minutes if minutes is not None else script.minutes
+    if own == "natural" or (own is None and all_fixed(script)):
+        return natural_seconds(script, clip_frames, rate_hz)
+    return float(own if own is not None else default_minutes) * 60
+
+
 def all_fixed(script: Script) -> bool:
     """True when no pause of the routine (lead-ins included) can stretch or shrink."""
     leads = tuple(r.lead for r in script.repeats if r.lead is not None)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import RenderError, VoiceError
 from .files import atomic_path
-from .fit import Timeline, describe_reach, fit
+from .fit import Timeline, describe_reach, fit, target_seconds
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
 from .sound.mix import bed_envelope, speech_spans
@@ -78,11 +78,13 @@ def check_language(script: Script, voice: VoiceProfile) -> None:
 
 
 def make_plan(
-    script: Script, voice: VoiceProfile, cache: ClipCache, rate_hz: int, minutes: float
+    script: Script, voice: VoiceProfile, cache: ClipCache, rate_hz: int, minutes: float | None
 ) -> Plan:
+    """`minutes` None: the routine's own length, as a build without --minutes makes."""
     lengths = clip_lengths(script, voice, cache, rate_hz)
     label = f"{script.name} with {voice.name}"
-    timeline = fit(script, lengths.frames, rate_hz, minutes * 60, label=label)
+    target = target_seconds(script, minutes, lengths.frames, rate_hz)
+    timeline = fit(script, lengths.frames, rate_hz, target, label=label)
     return Plan(script, voice, timeline, lengths, describe_reach(script, lengths.frames, rate_hz))
 
 

@@ -198,3 +198,13 @@ def test_export_at_minutes_writes_the_fitted_pause_lengths(tmp_path: Path) -> No
     natural = sum(p.default_s for s in load_script("quick").sections for p in s.steps
                   if hasattr(p, "default_s"))  # fmt: skip
     assert sum(pauses) > natural + 60  # an 8-minute quick session stretches its pauses
+
+
+def test_plan_of_a_script_shows_its_natural_length(brackets, module_cache: Path, decode_mp3):
+    result = runner.invoke(app, ["plan", str(brackets[0]), "--cache-dir", str(module_cache)])
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[0]
+    assert "8 cached, 0 estimated" in header, header
+    minutes, seconds = header.split(": ", 1)[1].split(" ", 1)[0].split(":")
+    planned = int(minutes) * 60 + float(seconds)
+    assert planned == pytest.approx(decode_mp3(brackets[1]).seconds, abs=0.1)

@@ -51,8 +51,7 @@ RoutineArgument = Annotated[
         autocompletion=complete_routine,
     ),
 ]
-Minutes = Annotated[float, typer.Option("--minutes", "-m", help="Session length.")]
-OwnMinutes = Annotated[
+Minutes = Annotated[
     float | None,
     typer.Option(
         "--minutes",

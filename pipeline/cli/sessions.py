@@ -26,7 +26,6 @@ from .options import (
     Minutes,
     Mono,
     Offline,
-    OwnMinutes,
     Quiet,
     RoutineArgument,
     SampleRate,
@@ -43,7 +42,7 @@ commands = typer.Typer()
 @commands.command("build")
 def build_command(
     routine: RoutineArgument = "full",
-    minutes: OwnMinutes = None,
+    minutes: Minutes = None,
     voice: Voice = "piper-joe",
     out: Annotated[
         Path | None,
@@ -115,7 +114,7 @@ def build_command(
 @commands.command("plan")
 def plan_command(
     routine: RoutineArgument = "full",
-    minutes: Minutes = 10.0,
+    minutes: Minutes = None,
     voice: Voice = "piper-joe",
     png: Annotated[
         Path | None, typer.Option("--png", help="Also draw the timeline into this PNG file.")
@@ -131,10 +130,13 @@ def plan_command(
     """
     from ..plan import cue_sheet, draw_png, make_plan
 
-    check_minutes(minutes)
+    if minutes is not None:
+        check_minutes(minutes)
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
-    plan = make_plan(load_script(routine), load_voice(voice), cache, SAMPLE_RATE_HZ, minutes)
+    profile = load_voice(voice)
+    script = load_script(routine, language=profile.language)  # a text script: the voice's
+    plan = make_plan(script, profile, cache, SAMPLE_RATE_HZ, minutes)
     typer.echo(cue_sheet(plan))
     if png is not None:
         typer.echo(f"{draw_png(plan, png, background)}  (timeline picture)")
