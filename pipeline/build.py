@@ -136,13 +136,13 @@ def _build(
     # Every option is checked before any narration or audio work is done.
     if options.minutes is not None:
         check_minutes(options.minutes)
-    script = session_script(options)
+    voice = load_voice(options.voice)
+    script = session_script(options, voice.language)
     options = with_routine_defaults(options, script)
     settings = mix_settings(options)
     chain_for(options.room)
     narration_pace(options.pace)
     bitrate, rate_hz = check_bitrate(options.bitrate), check_sample_rate(options.rate_hz)
-    voice = load_voice(options.voice)
     out = output_path(options.out, default_output(options, script))
     routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
     inputs = tuple(p for p in (routine_file, bed_file) if p)
@@ -211,9 +211,10 @@ def _encode(
     return measured
 
 
-def session_script(options: BuildOptions) -> Script:
-    """The routine as this listener gets it: loaded, then fitted to their body."""
-    return adapt(load_script(options.routine), options.body)
+def session_script(options: BuildOptions, language: str = "en") -> Script:
+    """The routine as this listener gets it: loaded (a text script in the voice's `language`),
+    then fitted to their body."""
+    return adapt(load_script(options.routine, language=language), options.body)
 
 
 def with_routine_defaults(options: BuildOptions, script: Script) -> BuildOptions:

@@ -84,3 +84,23 @@ SAMPLE_RATES_HZ = (22_050, 24_000, 32_000, 44_100, 48_000)
 # The bundled ffmpeg's libmp3lame decodes 0.45 dB below its input (flat across the spectrum,
 # mono and stereo; measured with a 1 kHz sine and speech); the mix aims that much higher.
 MP3_LEVEL_DB = -0.45
+
+# Imported scripts (issue 17): seconds of the pause markers that carry no length of their own.
+# [pause] is ebook2audiobook's (its README: about 1.4 s), [break] its short one; [breath] is
+# MoodScape's, here one slow breath; a blank line (or an SSML <p>) between two spoken lines is a
+# paragraph pause. SSML break strengths follow Azure's documented table (W3C leaves them to the
+# engine); a bare <break/> is "medium", SSML's default strength.
+SCRIPT_PAUSE_S = {
+    "pause": 1.4,
+    "break": 0.5,
+    "breath": 4.0,
+    "paragraph": 2.0,
+    "none": 0.0,
+    "x-weak": 0.25,
+    "weak": 0.5,
+    "medium": 0.75,
+    "strong": 1.0,
+    "x-strong": 1.25,
+}
+SCRIPT_MAX_PAUSE_S = 3600.0  # the template's bound on any pause
+SCRIPT_STRETCH = 3.0  # `pmr import --stretch`: each pause may grow to this many times its value

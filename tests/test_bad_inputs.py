@@ -40,6 +40,17 @@ def raw_routine(data: bytes) -> Callable[[Path], list[str]]:
     return make
 
 
+def script(name: str, text: str) -> Callable[[Path], list[str]]:
+    """A build of a text script (issue 17) straight from its file."""
+
+    def make(folder: Path) -> list[str]:
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        return ["build", str(path)]
+
+    return make
+
+
 def args(*words: str) -> Callable[[Path], list[str]]:
     return lambda folder: ["build", *words]
 
@@ -103,6 +114,13 @@ BAD_INPUTS = {
     "template file over 1 MiB": (
         routine_with('title = "Mini', "# " + "x" * (1 << 20) + '\ntitle = "Mini'),
         "over 1024 KiB",
+    ),
+    "script: bad pause marker": (script("s.txt", "Relax.\nBreathe. [PAUSE:abc]\n"), "s.txt:2:"),
+    "script: negative pause": (script("s.md", "Relax. [pause:-3]\n"), "is negative"),
+    "script: pause over an hour": (script("s.txt", "Relax. [pause:4000]\n"), "over an hour"),
+    "script: unclosed SSML tag": (
+        script("s.ssml", "<speak>\n<prosody rate='slow'>Relax.\n</speak>\n"),
+        "s.ssml:2: <prosody> is never closed",
     ),
 }
 

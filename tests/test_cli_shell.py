@@ -46,9 +46,11 @@ def test_completion_script_and_names(tmp_path: Path) -> None:
 
 def test_a_routine_file_completes_too(tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text("")
-    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "notes.csv").write_text("")
+    (tmp_path / "script.md").write_text("")  # a text script builds too (issue 17)
     assert complete("build", f"{tmp_path}/m") == [f"{tmp_path}/mine.toml"]
     assert complete("validate", f"{tmp_path}/n") == []
+    assert complete("build", f"{tmp_path}/s") == [f"{tmp_path}/script.md"]
 
 
 def test_every_command_runs_inside_the_one_boundary(tmp_path: Path) -> None:

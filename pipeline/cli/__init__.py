@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import batch, narration, publishing, routines, sessions
+from . import batch, narration, publishing, routines, scripts, sessions
 from .boundary import PmrGroup
 
 app = typer.Typer(
@@ -20,7 +20,14 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for group in (sessions, routines, narration, publishing, batch):  # the order `pmr -h` lists
+for group in (
+    sessions,
+    routines,
+    scripts,
+    narration,
+    publishing,
+    batch,
+):  # the order `pmr -h` lists
     app.add_typer(group.commands)
 
 

@@ -28,8 +28,9 @@ def _matching(names: list[str], incomplete: str, suffixes: tuple[str, ...] = ())
 
 def complete_routine(incomplete: str) -> list[str]:
     from ..template import builtin_routines
+    from ..template.load import SCRIPT_SUFFIXES
 
-    return _matching(list(builtin_routines()), incomplete, (".toml",))
+    return _matching(list(builtin_routines()), incomplete, (".toml", *SCRIPT_SUFFIXES))
 
 
 def complete_voice(incomplete: str) -> list[str]:
@@ -45,7 +46,8 @@ def complete_background(incomplete: str) -> list[str]:
 RoutineArgument = Annotated[
     str,
     typer.Argument(
-        help="A built-in routine (see `pmr routines`) or a .toml file.",
+        help="A built-in routine (see `pmr routines`), a .toml file, or a text script "
+        "(.txt, .md, .ssml: see `pmr import`).",
         autocompletion=complete_routine,
     ),
 ]

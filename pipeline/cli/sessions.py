@@ -104,7 +104,7 @@ def build_command(
     ] = DEFAULT_SERIES,
     quiet: Quiet = False,
 ) -> None:
-    """Build one session MP3, fitted to exactly --minutes.
+    """Build one session MP3, fitted to exactly --minutes (or the routine's own length).
 
     Beside it go a transcript (.vtt, .srt), Podcasting 2.0 chapters (.chapters.json) and a
     manifest entry (.manifest.json); the MP3 carries ID3v2.3 tags, chapters and cover art.
@@ -116,6 +116,8 @@ def build_command(
       pmr build full -m 20 --out ~/Music/pmr-20.mp3
 
       pmr build my-routine.toml --minutes 15 --background none
+
+      pmr build my-script.txt             # a script from another tool, at its natural length
 
       pmr build full -m 30 --background ocean --loudness sleep --no-chimes
 
@@ -168,12 +170,13 @@ def plan_command(
         routine=routine, background=background, skip=tuple(skip or ()),
         gentle=tuple(gentle or ()), dominant=dominant,
     )  # fmt: skip
-    script = session_script(options)
+    profile = load_voice(voice)
+    script = session_script(options, profile.language)  # a text script: the voice's language
     background = with_routine_defaults(options, script).background
     check_background(background)
     cache = ClipCache(cache_dir or default_cache_dir())
     length = session_minutes(minutes, script)
-    plan = make_plan(script, load_voice(voice), cache, SAMPLE_RATE_HZ, length)
+    plan = make_plan(script, profile, cache, SAMPLE_RATE_HZ, length)
     typer.echo(cue_sheet(plan))
     if png is not None:
         with forcing(force):

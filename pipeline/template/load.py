@@ -19,9 +19,14 @@ def builtin_routines() -> list[str]:
     )
 
 
+# Text scripts from other tools (script_import.py), by suffix: how each is read.
+SCRIPT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "md", ".markdown": "md", ".ssml": "ssml"}
+
+
 def resolve_routine(name_or_path: str) -> Path:
-    """A built-in routine name or a path to a user's TOML file."""
-    if name_or_path.endswith(".toml") or "/" in name_or_path:
+    """A built-in routine name, or a path to a user's TOML file or text script."""
+    suffix = Path(name_or_path).suffix.lower()
+    if name_or_path.endswith(".toml") or "/" in name_or_path or suffix in SCRIPT_SUFFIXES:
         path = Path(name_or_path)
         if not path.is_file():
             raise TemplateError(f"{name_or_path}: no such routine file")
@@ -35,7 +40,13 @@ def resolve_routine(name_or_path: str) -> Path:
     return Path(str(builtin))
 
 
-def load_script(name_or_path: str) -> Script:
-    """Read, validate and expand a routine template."""
+def load_script(name_or_path: str, language: str = "en") -> Script:
+    """Read, validate and expand a routine template, or import a text script (in `language`)."""
     path = resolve_routine(name_or_path)
+    if path.suffix.lower() in SCRIPT_SUFFIXES:
+        # script_import reads through narration's text splitter, whose package imports this
+        # one: imported when a script is read, so there is no import cycle at module level.
+        from .script_import import read_script
+
+        return read_script(path, language).script
     return expand(read_toml(path, TemplateError), source=str(path))

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from ..errors import TemplateError
 from .expand import expand
-from .load import resolve_routine
+from .load import SCRIPT_SUFFIXES, resolve_routine
 from .tomlfile import KeyProblem, locate, parse_toml, read_text
 
 
 def problems(path: Path) -> list[str]:
     """Every problem of a template file, each as 'FILE:LINE: key: problem' (empty when valid)."""
+    if Path(path).suffix.lower() in SCRIPT_SUFFIXES:
+        return _script_problems(Path(path))
     try:
         text = read_text(path, TemplateError)
         document = parse_toml(text, path, TemplateError, lined=True)
@@ -21,6 +23,19 @@ def problems(path: Path) -> list[str]:
     expand(document, source=str(path), problems=found)
     located = sorted(((locate(text, p.key), p) for p in found), key=lambda lp: lp[0])
     return [f"{path}:{line}: {p.key or 'file'}: {p.problem}" for line, p in located]
+
+
+def _script_problems(path: Path) -> list[str]:
+    """A text script is checked as `pmr import` reads it (script_import.py)."""
+    from .script_import import ScriptProblems, read_script  # as in load.load_script
+
+    try:
+        read_script(path)
+    except ScriptProblems as found:
+        return list(found.lines)
+    except TemplateError as exc:  # unreadable
+        return [str(exc)]
+    return []
 
 
 def validate(name_or_path: str) -> str:
