@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote
 
 from lxml import etree
 
@@ -30,7 +29,7 @@ from ..feed import (
     playlist,
     playlist_name,
 )
-from ..index_page import folder_page
+from ..index_page import feed_info, folder_page
 from ..publish import draw_cover
 from ..tuning import SAFETY_NOTE
 
@@ -71,12 +70,7 @@ def channel(folder: Path, entries: tuple[Entry, ...], base_url: str, guid: str) 
 
 def cover_name(folder: Path) -> str:
     """The cover the folder's feed names (or a cover file there); else the drawn one."""
-    path = folder / FEED_NAME
-    try:
-        image = etree.parse(str(path)).findtext("channel/image/url") if path.is_file() else None
-    except etree.XMLSyntaxError:
-        image = None
-    named = unquote(image.rsplit("/", 1)[-1]) if image else ""
+    named = feed_info(folder)[1]
     candidates = (named, "cover.png", "cover.jpg")
     return next((n for n in candidates if n and (folder / n).is_file()), DRAWN_COVER)
 
