@@ -13,9 +13,9 @@ from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
 from .render import render_blocks
-from .sound.backgrounds import check_layout, resolve
+from .sound.backgrounds import check_background, resolve
 from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
-from .sound.mix import MixPlan, MixSettings, plan_mix
+from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
 from .template import Script, load_script, resolve_routine
@@ -57,7 +57,7 @@ class BuildResult:
     timeline: Timeline
     clips: Clips
     size_bytes: int
-    plan: MixPlan | None = None
+    plan: MixScore | None = None
     measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
 
 
@@ -103,7 +103,7 @@ def build(
         options.minutes * 60,
         label=f"{script.name} with {voice.name}",
     )
-    plan = plan_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
+    plan = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
     episode, now = options.episode or EpisodeInfo(), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     writer = MeteredMp3Writer if options.measure and can_tee(out) else Mp3Writer
@@ -121,7 +121,7 @@ def build(
                 finish=pub.finish,
             ) as mp3,
         ):
-            for block in render_blocks(timeline, clips.load, plan=plan):
+            for block in render_blocks(timeline, plan):
                 mp3.write(block)
                 if on_progress:
                     on_progress("rendering", mp3.frames_written, timeline.total)
@@ -146,7 +146,7 @@ def build(
 def mix_settings(options: BuildOptions) -> MixSettings:
     """The sound options, checked before any work is done."""
     target = resolve_loudness(options.loudness, options.mono)
-    check_layout(resolve(options.background), target.channels)
+    check_background(options.background, target.channels)
     return MixSettings(
         background=options.background,
         bed_level_lu=check_bed_level(options.bed_level_lu),

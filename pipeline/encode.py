@@ -8,14 +8,13 @@ renamed into place, so nothing half-written ever sits at the output path.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import glob
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -23,10 +22,9 @@ from types import TracebackType
 import numpy as np
 
 from .errors import EncodeError
+from .files import atomic_path
+from .files import output_lock as output_lock
 from .tuning import CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 @cache
@@ -65,6 +63,18 @@ def check_output_path(target: Path, inputs: tuple[Path, ...] = ()) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class Mp3Output:
+    """The end of the encoder's command: what the encode maps and where its stream is muxed.
+    The default writes one MP3 file with chapters, tags and cover mapped in; a subclass may
+    route the stream elsewhere (sound/meter.py tees it to the loudness meter)."""
+
+    publishing: bool = True  # map the chapters, tags and cover inputs into this encode
+
+    def muxer_args(self, output: Path) -> list[str]:
+        return ["-id3v2_version", "3", "-f", "mp3", str(output)]
+
+
 class Mp3Writer:
     """Context manager around one ffmpeg process; `write` takes (frames, channels) float32.
 
@@ -75,6 +85,7 @@ class Mp3Writer:
     """
 
     stdout: int = subprocess.DEVNULL  # a subclass may take ffmpeg's stdout (e.g. to meter it)
+    output: Mp3Output = Mp3Output()  # how the command ends: a subclass may give another spec
 
     def __init__(
         self,
@@ -94,15 +105,16 @@ class Mp3Writer:
         self.frames_written = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
+        self._file: contextlib.ExitStack | None = None  # holds the atomic temp file
         self._log = None
 
-    def command(self, output: Path, publishing: bool = True) -> list[str]:
+    def command(self, output: Path) -> list[str]:
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *(self.publishing_args() if publishing else ["-map", "0:a"]),
+            *(self.publishing_args() if self.output.publishing else ["-map", "0:a"]),
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
-            "-id3v2_version", "3", *self.tag_args(), "-f", "mp3", str(output),
+            *self.tag_args(), *self.output.muxer_args(output),
         ]  # fmt: skip
 
     def tag_args(self) -> list[str]:
@@ -128,11 +140,8 @@ class Mp3Writer:
         """Runs on the finished encode before `finish` and the rename; subclasses add steps."""
 
     def __enter__(self) -> Mp3Writer:
-        fd, tmp = tempfile.mkstemp(
-            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".part"
-        )
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._file = contextlib.ExitStack()
+        self._tmp = self._file.enter_context(atomic_path(self.target))
         self._log = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(
@@ -179,9 +188,10 @@ class Mp3Writer:
             self.complete(self._tmp)
             if self.finish is not None:
                 self.finish(self._tmp)
-            os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp made it private
-            os.replace(self._tmp, self.target)
+            assert self._file is not None
+            self._file, file = None, self._file
             self._tmp = None
+            file.close()  # the temp file lands on the target
         finally:
             self._cleanup()
 
@@ -207,40 +217,10 @@ class Mp3Writer:
         if self._proc and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            self._tmp = None
+        if self._file is not None:  # not completed: the temp file goes
+            self._file.__exit__(EncodeError, None, None)
+            self._file = None
+        self._tmp = None
         if self._log is not None:
             self._log.close()
             self._log = None
-
-
-@contextlib.contextmanager
-def output_lock(target: Path) -> Iterator[None]:
-    """Serialize builds of the same output across processes, and clear what a killed build left.
-
-    The lock is a hidden file beside the target, held with flock and removed on release; a
-    waiter that wakes up on a lock file someone else already removed tries again.
-    """
-    target = Path(target)
-    lock_path = target.with_name(f".{target.name}.lock")
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    try:
-        # Temp files of an earlier build of this target that was killed (SIGKILL, power loss):
-        # nobody else can be writing them while we hold the lock.
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part*"):
-            stale.unlink(missing_ok=True)
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock_path)
-        os.close(fd)

@@ -7,23 +7,22 @@ fitted Timeline is the same one a build would make with those lengths.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RenderError, VoiceError
+from .files import atomic_path
 from .fit import Timeline, describe_reach, fit
 from .narration import ClipCache, VoiceProfile
 from .narration.engines import engine_for
+from .sound.mix import bed_envelope, speech_spans
 from .template import Script
 from .tuning import (
+    BED_BELOW_VOICE_LU,
     BED_DUCK_DB,
-    BED_LEVEL_DBFS,
     CLIP_PAD_S,
-    FADE_IN_S,
     FADE_OUT_S,
     SPEECH_CHARS_PER_S,
 )
@@ -117,8 +116,11 @@ def cue_sheet(plan: Plan, width: int = 100) -> str:
     return "\n".join(rows)
 
 
-def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
-    """The timeline as a picture: sections, narration, pauses by kind, background level (dBFS)."""
+def draw_png(
+    plan: Plan, out: Path, background: str = "pad", bed_level_lu: float = BED_BELOW_VOICE_LU
+) -> Path:
+    """The timeline as a picture: sections, narration, pauses by kind, and the background's
+    level under the voice as the mixer sets it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -167,38 +169,38 @@ def draw_png(plan: Plan, out: Path, background: str = "pad") -> Path:
         + [Patch(color="#333333", label="narration")],
         loc="upper right", ncol=len(kinds) + 1, fontsize=8, bbox_to_anchor=(1.0, -0.02),
     )  # fmt: skip
-    # background level: bed in pauses, ducked under speech, faded in and out
-    grid = np.linspace(0, timeline.total, 4000)
-    level = np.full(grid.shape, BED_LEVEL_DBFS if background != "none" else np.nan)
-    if lines:
-        line_starts = np.array([e.start for e in lines])
-        line_ends = np.array([e.end for e in lines])
-        index = np.searchsorted(line_starts, grid, side="right") - 1
-        speaking = (index >= 0) & (grid < line_ends[np.maximum(index, 0)])
-        level = level + np.where(speaking, BED_DUCK_DB, 0.0)
-    fade = np.minimum(
-        grid / (FADE_IN_S * rate),
-        (timeline.total - grid) / ((timeline.fade_out_s or FADE_OUT_S) * rate),
-    )
-    fade = np.maximum(np.sin(0.5 * np.pi * np.clip(fade, 0.0, 1.0)), 1e-3)  # as render does
-    bottom.plot(grid / rate / 60, level + 20 * np.log10(fade), color="#2e7d32", lw=1)
-    bottom.set_ylim(BED_LEVEL_DBFS + BED_DUCK_DB - 12, BED_LEVEL_DBFS + 6)
-    bottom.set_ylabel("background\n(dBFS)")
-    bottom.set_xlabel("minutes")
-    bottom.set_xlim(0, minutes)
-    bottom.grid(alpha=0.3)
-    if background == "none":
-        bottom.text(minutes / 2, BED_LEVEL_DBFS - 5, "no background", ha="center")
+    _draw_bed(bottom, timeline, background, bed_level_lu)
     figure.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=110)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            figure.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(figure)
-        Path(tmp).unlink(missing_ok=True)
     return out
+
+
+def _draw_bed(bottom, timeline: Timeline, background: str, bed_level_lu: float) -> None:
+    """The background's level relative to the voice, by the mixer's own model (its level under
+    the voice in pauses, ducked under speech with its ramps, faded in and out)."""
+    grid = np.linspace(0, timeline.total - 1, 4000).astype(np.int64)
+    envelope = bed_envelope(
+        grid,
+        speech_spans(timeline),
+        timeline.total,
+        timeline.rate_hz,
+        timeline.fade_out_s or FADE_OUT_S,
+    )
+    level = -bed_level_lu + 20 * np.log10(np.maximum(envelope, 1e-3))
+    if background == "none":
+        level = np.full(grid.shape, np.nan)
+    bottom.plot(grid / timeline.rate_hz / 60, level, color="#2e7d32", lw=1)
+    bottom.set_ylim(-bed_level_lu + BED_DUCK_DB - 12, -bed_level_lu + 6)
+    bottom.set_ylabel("background\n(LU under voice)")
+    bottom.set_xlabel("minutes")
+    bottom.set_xlim(0, timeline.seconds / 60)
+    bottom.grid(alpha=0.3)
+    if background == "none":
+        bottom.text(timeline.seconds / 60 / 2, -bed_level_lu - 5, "no background", ha="center")
 
 
 def _clock(seconds: float) -> str:

@@ -11,14 +11,12 @@ CLIP_SILENCE_DBFS = -45.0
 # Voice peaks are set here before the profile's gain; the bed sits far below.
 VOICE_PEAK_DBFS = -3.0
 
-BED_LEVEL_DBFS = -32.0  # the pad's RMS level in pauses
 BED_DUCK_DB = -12.0  # extra attenuation of the bed while a line is spoken
 DUCK_RAMP_S = 0.35
 FADE_IN_S = 3.0
 FADE_OUT_S = 6.0
 
 CHIME_S = 4.0
-CHIME_PEAK_DBFS = -14.0
 
 # Cue names a template may use; the renderer synthesizes each.
 CUE_NAMES = ("chime",)

@@ -1,8 +1,12 @@
-"""Shared fixtures: a real narration cache for the whole run, and an independent MP3 decoder."""
+"""Shared fixtures: a real narration cache warmed once per run (each test gets its own linked
+copy), and an independent MP3 decoder."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +59,43 @@ release = "And release."
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real clip cache for the run: each line is synthesized by Piper once."""
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's warm clip cache: each line is synthesized by Piper once. Tests never write
+    here: each gets a hard-linked copy (`cache_dir`), and what it adds is linked back after."""
     return tmp_path_factory.mktemp("clip-cache")
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link every file of `source` missing from `target` (the cache writes by rename, so
+    a link is never written through)."""
+    for path in source.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            copy = target / path.relative_to(source)
+            if not copy.exists():
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, copy)
+
+
+@contextmanager
+def _private_cache(shared: Path, folder: Path) -> Iterator[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    _link_tree(shared, folder)
+    yield folder
+    _link_tree(folder, shared)  # warm the shared cache for the tests after this one
+
+
+@pytest.fixture
+def cache_dir(shared_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This test's own clip cache, starting warm (beside its tmp_path, not in it)."""
+    with _private_cache(shared_cache, tmp_path_factory.mktemp("cache")) as folder:
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def module_cache(shared_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A module-scoped fixture's own clip cache, starting warm."""
+    with _private_cache(shared_cache, tmp_path_factory.mktemp("module-cache")) as folder:
+        yield folder
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.batch import (
+    assess,
     expand,
     load_matrix,
     parse_matrix,
-    plan,
     run_batch,
     stamp_path,
     with_lists,
@@ -128,8 +128,8 @@ def test_the_key_changes_with_everything_that_shapes_the_output(
 
     def key() -> str:
         (variant,) = expand(parse_matrix(doc, source="m.toml", base=tmp_path))
-        (planned,) = plan([variant])
-        return planned.key
+        (assessed,) = assess([variant])
+        return assessed.key
 
     keys = [key(), key()]
     assert keys[0] == keys[1]  # stable
@@ -211,12 +211,12 @@ def app_():
 
 
 @pytest.fixture(scope="module")
-def local_batch(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def local_batch(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     """Four variants built once with two worker processes: the reference for several tests."""
     folder = tmp_path_factory.mktemp("local-batch")
     grid = parse_matrix(_matrix(folder), source="m.toml", base=folder)
     events: list = []
-    report = run_batch(plan(expand(grid)), cache_dir=cache_dir, jobs=2, on_event=events.append)
+    report = run_batch(assess(expand(grid)), cache_dir=module_cache, jobs=2, on_event=events.append)
     return folder, grid, report, events
 
 
@@ -248,10 +248,10 @@ def test_progress_reports_narration_each_variant_and_the_whole(local_batch) -> N
 def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
     folder, grid, _, _ = local_batch
     before = _mtimes(folder / "out")
-    planned = plan(expand(grid))
-    assert all(p.up_to_date for p in planned)
-    assert not any(p.up_to_date for p in plan(expand(grid), force=True))
-    report = run_batch(planned, cache_dir=cache_dir, jobs=2)
+    assessed = assess(expand(grid))
+    assert all(p.up_to_date for p in assessed)
+    assert not any(p.up_to_date for p in assess(expand(grid), force=True))
+    report = run_batch(assessed, cache_dir=cache_dir, jobs=2)
     assert [o.status for o in report.outcomes] == ["skipped"] * 4
     assert report.synthesized == 0
     assert _mtimes(folder / "out") == before
@@ -260,14 +260,14 @@ def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
     original = victim.read_bytes()
     try:
         victim.write_bytes(b"not an mp3")
-        assert [p.up_to_date for p in plan(expand(grid))] == [False, True, True, True]
+        assert [p.up_to_date for p in assess(expand(grid))] == [False, True, True, True]
     finally:
         victim.write_bytes(original)  # other tests compare against it
     # So is a deleted sidecar (transcript, chapters, manifest).
     transcript = report.outcomes[1].out.with_suffix(".vtt")
-    assert transcript.is_file() and plan(expand(grid))[1].up_to_date
+    assert transcript.is_file() and assess(expand(grid))[1].up_to_date
     transcript.unlink()
-    assert not plan(expand(grid))[1].up_to_date
+    assert not assess(expand(grid))[1].up_to_date
 
 
 def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_path: Path) -> None:
@@ -318,7 +318,7 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
     for variant in expand(here):
         reference = folder / "out" / variant.out.name
         assert filecmp.cmp(variant.out, reference, shallow=False), variant.out.name
-    assert all(p.up_to_date for p in plan(expand(here)))  # the workers stamped them
+    assert all(p.up_to_date for p in assess(expand(here)))  # the workers stamped them
 
 
 def test_dask_unreachable_scheduler_is_a_user_error(tmp_path: Path, mini_routine: Path) -> None:
@@ -396,7 +396,7 @@ def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Pa
             snapshot.update(_clip_files(cache))
 
     with _CacheWrites(cache) as writes:
-        report = run_batch(plan(expand(grid)), cache_dir=cache, jobs=2, on_event=on_event)
+        report = run_batch(assess(expand(grid)), cache_dir=cache, jobs=2, on_event=on_event)
     assert [o.status for o in report.outcomes] == ["built"] * 4
     assert len(writes.paths) == len(set(writes.paths)) == len(expected)  # each line once
     assert report.unique_lines == report.synthesized == len(expected)
@@ -404,11 +404,11 @@ def test_each_line_once_then_one_changed_line_rebuilds_its_variants(tmp_path: Pa
 
     before = _mtimes(tmp_path / "out")
     b.write_text(MINI_B.replace("Lie down and let", "Lie back and let"), encoding="utf-8")
-    planned = plan(expand(grid))
-    stale = sorted(p.variant.out.name for p in planned if not p.up_to_date)
+    assessed = assess(expand(grid))
+    stale = sorted(p.variant.out.name for p in assessed if not p.up_to_date)
     assert stale == ["mini-b-1.1min-piper-joe-none.mp3", "mini-b-1.1min-piper-joe-pad.mp3"]
     with _CacheWrites(cache) as writes:
-        report = run_batch(planned, cache_dir=cache, jobs=2)
+        report = run_batch(assessed, cache_dir=cache, jobs=2)
     assert len(writes.paths) == 1  # only the edited line
     after = _mtimes(tmp_path / "out")
     changed = sorted(name for name in after if after[name] != before[name])
@@ -473,7 +473,7 @@ def test_an_unasked_fallback_is_built_but_not_stamped(
     assert rows[str(asked)].startswith("built") and "not stamped" not in rows[str(asked)]
     assert "pmr: note: voice gtts-us (gtts) can't speak" in result.stderr
     assert not stamp_path(unasked).exists() and stamp_path(asked).exists()
-    assert [p.up_to_date for p in plan(expand(load_matrix(path)))] == [False, True]
+    assert [p.up_to_date for p in assess(expand(load_matrix(path)))] == [False, True]
     assert abs(decode_mp3(unasked).seconds - 66) < 0.5
 
 
@@ -551,5 +551,5 @@ def test_sigint_stops_cleanly_and_keeps_finished_outputs(
     grid = with_lists(
         None, routines=str(mini_routine), minutes="1.1,1.5,2,2.5,3,3.5,4", out_dir=out
     )
-    kept = [p.variant.out.name for p in plan(expand(grid)) if p.up_to_date]
+    kept = [p.variant.out.name for p in assess(expand(grid)) if p.up_to_date]
     assert kept and set(kept) <= set(finished)

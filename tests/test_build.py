@@ -11,7 +11,7 @@ from pipeline.build import BuildOptions, build
 
 
 @pytest.fixture(scope="module")
-def mini_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def mini_build(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     folder = tmp_path_factory.mktemp("mini-build")
     routine = folder / "mini.toml"
     from .conftest import SHORT_ROUTINE
@@ -21,7 +21,7 @@ def mini_build(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
         routine=str(routine),
         minutes=1.25,
         out=folder / "mini.mp3",
-        cache_dir=cache_dir,
+        cache_dir=module_cache,
         background="none",
     )
     return build(options)

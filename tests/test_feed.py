@@ -12,8 +12,8 @@ import pytest
 from lxml import etree
 
 from pipeline.errors import PublishError
-from pipeline.feed import (
-    Chapter,
+from pipeline.publish.feed import (
+    ChapterMark,
     Entry,
     FeedOptions,
     describe,
@@ -22,7 +22,7 @@ from pipeline.feed import (
     playlist,
     podcast_guid,
 )
-from pipeline.program import PLAN, plan
+from pipeline.publish.program import SCHEDULE, schedule
 from pipeline.template import builtin_routines
 from pipeline.tuning import SAFETY_NOTE
 
@@ -48,7 +48,7 @@ def _entry(number: int, title: str = "Week") -> Entry:
         vtt=f"e{number}.vtt",
         srt=f"e{number}.srt",
         chapters_file=f"e{number}.chapters.json",
-        chapters=(Chapter(0.0, "Welcome"), Chapter(65.2, "Left hand & arm")),
+        chapters=(ChapterMark(0.0, "Welcome"), ChapterMark(65.2, "Left hand & arm")),
     )
 
 
@@ -186,7 +186,7 @@ def test_loading_a_folder_names_what_is_missing(tmp_path: Path) -> None:
 
 def test_plan_follows_the_practice_advice() -> None:
     start = datetime(2026, 12, 7, tzinfo=UTC).date()
-    episodes = plan(6, start, ("full",))
+    episodes = schedule(6, start, ("full",))
     assert [e.week for e in episodes] == [1, 2, 3, 4, 5, 6]
     assert ["twice a day" in e.title for e in episodes] == [True, True, False, False, False, False]
     assert "once a day" in episodes[2].title
@@ -197,11 +197,11 @@ def test_plan_follows_the_practice_advice() -> None:
     assert episodes[0].routine_wanted == "learn" and episodes[3].routine_wanted == "short"
     assert all(e.minutes >= 10 for e in episodes)
     # with the new routines present they are used, learn first then full then short
-    more = plan(4, start, ("full", "learn", "quick"))
+    more = schedule(4, start, ("full", "learn", "quick"))
     assert [e.routine for e in more] == ["learn", "full", "full", "quick"]
-    assert [p.key for p in PLAN] == ["learn", "full", "daily", "short"]
+    assert [p.key for p in SCHEDULE] == ["learn", "full", "daily", "short"]
     # and the routines pmr ships today are the ones the plan wants
-    shipped = plan(4, start, tuple(builtin_routines()))
+    shipped = schedule(4, start, tuple(builtin_routines()))
     assert [(e.routine, e.minutes) for e in shipped] == [
         ("learn", 20), ("full", 15), ("full", 12), ("short", 8),
     ]  # fmt: skip
@@ -210,4 +210,4 @@ def test_plan_follows_the_practice_advice() -> None:
 @pytest.mark.parametrize("weeks", [0, -1, 53])
 def test_plan_length_is_bounded(weeks: int) -> None:
     with pytest.raises(PublishError, match="--weeks"):
-        plan(weeks, datetime.now(UTC).date(), ("full",))
+        schedule(weeks, datetime.now(UTC).date(), ("full",))

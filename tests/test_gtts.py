@@ -278,7 +278,7 @@ def test_concurrent_narrators_share_one_cache(google, tmp_path: Path, mini_routi
         key = f"{path.parent.name}/{path.stem}"
         clip, corrupt = store.lookup(key)
         assert clip is not None and not corrupt
-    assert list(cache.rglob(".*.tmp")) == []
+    assert list(cache.rglob(".*.part")) == []
 
 
 def test_an_interrupted_run_leaves_only_complete_clips(google, tmp_path: Path) -> None:
@@ -312,4 +312,4 @@ def test_an_interrupted_run_leaves_only_complete_clips(google, tmp_path: Path) -
     assert len(entries) < len(sentences)  # it really stopped part-way
     for path in entries:
         assert store.lookup(f"{path.parent.name}/{path.stem}")[0] is not None
-    assert list(cache.rglob(".*.tmp")) == []
+    assert list(cache.rglob(".*.part")) == []

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.errors import VoiceError
 from pipeline.narration import ClipCache, load_voice
-from pipeline.narration.gtts_engine import GttsAnswerError, parse_batchexecute, retry_after_s
+from pipeline.narration.engines.gtts import GttsAnswerError, parse_batchexecute, retry_after_s
 from pipeline.narration.textsplit import split_for_tts
 
 runner = CliRunner()
@@ -145,7 +145,7 @@ def test_gtts_request_bodies_keep_sentence_ends_and_speed() -> None:
     import dataclasses
     import urllib.parse
 
-    from pipeline.narration.gtts_engine import GttsEngine
+    from pipeline.narration.engines.gtts import GttsEngine
 
     def sent(engine: GttsEngine, text: str) -> list:
         [body] = engine.bodies(text)
@@ -155,14 +155,17 @@ def test_gtts_request_bodies_keep_sentence_ends_and_speed() -> None:
     engine = GttsEngine(load_voice("gtts-uk"))
     assert sent(engine, "Make a fist. Rest.") == ["Make a fist. Rest.", "en", None, "null"]
     assert sent(engine, "Ask Dr. Lee.")[0] == "Ask Dr Lee."  # a real abbreviation still goes
-    slow = GttsEngine(dataclasses.replace(load_voice("gtts-es"), slow=True))
+    spanish = load_voice("gtts-es")
+    slow = GttsEngine(
+        dataclasses.replace(spanish, options=dataclasses.replace(spanish.options, slow=True))
+    )
     assert sent(slow, "Relájate.") == ["Relájate.", "es", True, "null"]
 
 
 def test_connection_failures_are_named() -> None:
     import requests
 
-    from pipeline.narration.gtts_engine import NO_ROUTE, _reason
+    from pipeline.narration.engines.gtts import NO_ROUTE, _reason
 
     refused = requests.ConnectionError("HTTPConnectionPool: [Errno 111] Connection refused")
     dns = requests.ConnectionError("Failed to resolve 'x' ([Errno -2] Name or service not known)")

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.encode import ffmpeg_exe
-from pipeline.serve import byte_range, make_server
+from pipeline.publish.serve import byte_range, make_server
 from pipeline.tuning import SAFETY_NOTE
 
 from .conftest import SHORT_ROUTINE
@@ -39,7 +39,7 @@ NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def site(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     """The program folder, served on a free loopback port for the whole module."""
     top = tmp_path_factory.mktemp("program")
     (top / "secret.txt").write_text("outside the served folder")
@@ -54,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
     args = [
         "program", "--weeks", "4", "--routine", str(routine), "--minutes", "1.1",
         "--background", "none", "--out", str(folder), "--start", START, "--title", SERIES,
-        "--author", "Sam & Co", "--base-url", base, "--cache-dir", str(cache_dir),
+        "--author", "Sam & Co", "--base-url", base, "--cache-dir", str(module_cache),
     ]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

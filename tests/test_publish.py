@@ -19,7 +19,7 @@ from pipeline.build import BuildOptions, build
 from pipeline.encode import ffmpeg_exe
 from pipeline.errors import PublishError
 from pipeline.names import safe_filename
-from pipeline.publish import Cue as TextCue
+from pipeline.publish import Caption as TextCue
 from pipeline.publish import EpisodeInfo, ffmetadata, srt, webvtt
 
 from .conftest import SHORT_ROUTINE
@@ -31,7 +31,7 @@ ROUTINE = SHORT_ROUTINE.replace(
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+def published(tmp_path_factory: pytest.TempPathFactory, module_cache: Path):
     folder = tmp_path_factory.mktemp("publish")
     routine = folder / "mini.toml"
     routine.write_text(ROUTINE)
@@ -45,7 +45,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
         routine=str(routine),
         minutes=1.2,
         out=folder / "mini.mp3",
-        cache_dir=cache_dir,
+        cache_dir=module_cache,
         background="none",
         episode=episode,
     )
@@ -234,10 +234,10 @@ def test_safe_filenames_are_bounded() -> None:
 
 def test_repeated_lines_get_unique_cue_ids() -> None:
     from pipeline.fit import Event, Timeline
-    from pipeline.publish import cues
+    from pipeline.publish import captions
     from pipeline.template import Line, Script, Section
 
     script = Script("r", "R", "en", "", (Section("a", "A", (Line("a.x", "Tense."),)),))
     events = (Event("line", 0, 10, "a.x", "a"), Event("line", 20, 10, "a.x", "a.2"))
     timeline = Timeline(100, 30, events, ())
-    assert [c.id for c in cues(script, timeline)] == ["a.x", "a.x#2"]
+    assert [c.id for c in captions(script, timeline)] == ["a.x", "a.x#2"]

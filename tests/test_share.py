@@ -22,8 +22,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.share.gate import GateRules
-from pipeline.share.server import make_share_server
+from pipeline.publish.share.gate import GateRules
+from pipeline.publish.share.server import make_share_server
 
 from .conftest import SHORT_ROUTINE
 from .test_program import _chromium, _run_chromium

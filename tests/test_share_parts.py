@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from pipeline.errors import PublishError
-from pipeline.share.gate import Gate, GateRules, delay_after
-from pipeline.share.qr import png_bytes, terminal_text
-from pipeline.share.store import GUID_NAME, TOKEN_NAME, kept_guid, share_token
-from pipeline.share.subscribe import app_links, subscribe_html
+from pipeline.publish.share.gate import Gate, GateRules, delay_after
+from pipeline.publish.share.qr import png_bytes, terminal_text
+from pipeline.publish.share.store import GUID_NAME, TOKEN_NAME, kept_guid, share_token
+from pipeline.publish.share.subscribe import app_links, subscribe_html
 
 URL = "http://192.168.1.20:8000/Zq3-x_8kP0aLm2NvB7cD9e/"
 

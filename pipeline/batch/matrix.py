@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import string
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..build import MAX_MINUTES, BuildOptions
 from ..errors import BatchError, did_you_mean
+from ..template.tomlfile import MatrixProblem, Where, read_toml
 from .series import Series, parse_series
 
 AXES = ("routines", "minutes", "voices", "backgrounds")
@@ -107,26 +107,15 @@ class Variant:
 
 def load_matrix(path: Path) -> Matrix:
     """Read and validate a matrix file."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BatchError(f"{path}: no such matrix file") from None
-    except UnicodeDecodeError as exc:
-        raise BatchError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise BatchError(f"{path}: can't read it ({exc.strerror})") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BatchError(f"{path}: invalid TOML: {exc}") from None
+    document = read_toml(Path(path), BatchError, missing="no such matrix file")
     return parse_matrix(document, source=str(path), base=Path(path).parent)
 
 
 def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix:
     """Validate a parsed matrix document; relative paths are taken from `base`."""
-    where = _Where(source)
+    where = Where(source, MatrixProblem)
     where.check_keys(document, TOP_KEYS, "")
-    axes_doc = where.table(document, "matrix")
+    axes_doc = _table(where, document, "matrix")
     where.check_keys(axes_doc, AXES, "matrix")
     axes = {
         axis: _axis_values(axis, axes_doc[axis], where, f"matrix.{axis}", base)
@@ -134,23 +123,23 @@ def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix
         else DEFAULT_AXES[axis]
         for axis in AXES
     }
-    output = where.table(document, "output")
+    output = _table(where, document, "output")
     where.check_keys(output, OUTPUT_KEYS, "output")
     if not isinstance(output.get("dir", DEFAULT_DIR), str):
         raise where.error("output.dir", "must be a folder path (a string)")
     out_dir = Path(output.get("dir", DEFAULT_DIR))
     name = output.get("name", DEFAULT_NAME)
     _check_name(name, where, "output.name")
-    options = _options(where.table(document, "options"), where, "options")
+    options = _options(_table(where, document, "options"), where, "options")
     excludes = tuple(
         _match(rule, where, f"exclude[{i}]", base)
-        for i, rule in enumerate(where.tables(document, "exclude"))
+        for i, rule in enumerate(_tables(where, document, "exclude"))
     )
     overrides = []
-    for i, rule in enumerate(where.tables(document, "override")):
+    for i, rule in enumerate(_tables(where, document, "override")):
         key = f"override[{i}]"
         rule = dict(rule)
-        match = _match(where.table(rule, "match", key), where, f"{key}.match", base)
+        match = _match(_table(where, rule, "match", key), where, f"{key}.match", base)
         rule.pop("match", None)
         rule_name = rule.pop("name", None)
         if rule_name is not None:
@@ -167,7 +156,7 @@ def parse_matrix(document: Mapping[str, Any], source: str, base: Path) -> Matrix
         excludes=excludes,
         overrides=tuple(overrides),
         source=source,
-        series=parse_series(where.table(document, "series"), source, base)
+        series=parse_series(_table(where, document, "series"), source, base)
         if "series" in document
         else None,
     )
@@ -185,7 +174,7 @@ def with_lists(
 ) -> Matrix:
     """The matrix with axes replaced by comma-separated CLI lists (`--minutes 10,20`)."""
     base = matrix or Matrix(**{a: tuple(DEFAULT_AXES[a]) for a in AXES})
-    where = _Where("command line")
+    where = Where("command line", MatrixProblem)
     given = {"routines": routines, "minutes": minutes, "voices": voices, "backgrounds": backgrounds}
     changes: dict[str, Any] = {}
     for axis, text in given.items():
@@ -241,7 +230,7 @@ def expand(matrix: Matrix) -> tuple[Variant, ...]:
     return tuple(variants)
 
 
-def _axis_values(axis: str, values: Any, where: _Where, key: str, base: Path) -> tuple[Any, ...]:
+def _axis_values(axis: str, values: Any, where: Where, key: str, base: Path) -> tuple[Any, ...]:
     if not isinstance(values, list) or not values:
         raise where.error(key, "must be a non-empty list, e.g. [10, 20]")
     checked = tuple(_axis_value(axis, v, where, f"{key}[{i}]", base) for i, v in enumerate(values))
@@ -251,7 +240,7 @@ def _axis_values(axis: str, values: Any, where: _Where, key: str, base: Path) ->
     return checked
 
 
-def _axis_value(axis: str, value: Any, where: _Where, key: str, base: Path) -> Any:
+def _axis_value(axis: str, value: Any, where: Where, key: str, base: Path) -> Any:
     if axis == "minutes":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise where.error(key, f"{value!r} must be a number of minutes")
@@ -272,7 +261,7 @@ def _looks_like_path(value: str) -> bool:
     return "/" in value or "." in Path(value).name
 
 
-def _check_name_exists(axis: str, value: str, where: _Where, key: str) -> str:
+def _check_name_exists(axis: str, value: str, where: Where, key: str) -> str:
     """Built-in names are checked now, so a typo fails before any work (exit 2)."""
     if axis == "routines":
         from ..template import builtin_routines
@@ -294,7 +283,7 @@ def _check_name_exists(axis: str, value: str, where: _Where, key: str) -> str:
     return value
 
 
-def _options(table: Mapping[str, Any], where: _Where, key: str) -> tuple[tuple[str, Any], ...]:
+def _options(table: Mapping[str, Any], where: Where, key: str) -> tuple[tuple[str, Any], ...]:
     defaults = option_defaults()
     checked = {}
     for name, value in table.items():
@@ -310,7 +299,7 @@ def _options(table: Mapping[str, Any], where: _Where, key: str) -> tuple[tuple[s
     return tuple(sorted(checked.items()))
 
 
-def _typed(value: Any, default: Any, where: _Where, key: str) -> Any:
+def _typed(value: Any, default: Any, where: Where, key: str) -> Any:
     """A value of the option's type (an int is fine where a float is expected)."""
     kind = type(default)
     if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
@@ -320,7 +309,7 @@ def _typed(value: Any, default: Any, where: _Where, key: str) -> Any:
     raise where.error(key, f"{value!r} must be a {kind.__name__} like {default!r}")
 
 
-def _match(rule: Any, where: _Where, key: str, base: Path) -> tuple[tuple[str, tuple], ...]:
+def _match(rule: Any, where: Where, key: str, base: Path) -> tuple[tuple[str, tuple], ...]:
     if not isinstance(rule, dict) or not rule:
         raise where.error(key, "must be a table like { routine = 'full', minutes = 20 }")
     singular = {v: k for k, v in AXIS_KEY.items()}
@@ -343,7 +332,7 @@ def _placeholders() -> tuple[str, ...]:
     return (*AXIS_KEY.values(), *option_defaults())
 
 
-def _check_name(name: Any, where: _Where, key: str) -> None:
+def _check_name(name: Any, where: Where, key: str) -> None:
     if not isinstance(name, str) or not name.strip():
         raise where.error(key, f"must be a file name pattern like {DEFAULT_NAME!r}")
     try:
@@ -373,31 +362,15 @@ def _describe(axes: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v if k != 'minutes' else format(v, 'g')}" for k, v in axes.items())
 
 
-@dataclass(frozen=True)
-class _Where:
-    source: str
+def _table(where: Where, doc: Mapping[str, Any], name: str, key: str = "") -> Mapping[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise where.error(f"{key}.{name}" if key else name, f"must be a [{name}] table")
+    return value
 
-    def error(self, key: str, problem: str) -> BatchError:
-        return BatchError(
-            f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}"
-        )
 
-    def check_keys(self, table: Mapping[str, Any], valid: Sequence[str], key: str) -> None:
-        for name in table:
-            if name not in valid:
-                full = f"{key}.{name}" if key else name
-                raise self.error(
-                    full, f"unknown key{did_you_mean(name, valid)}; valid keys: {', '.join(valid)}"
-                )
-
-    def table(self, doc: Mapping[str, Any], name: str, key: str = "") -> Mapping[str, Any]:
-        value = doc.get(name, {})
-        if not isinstance(value, dict):
-            raise self.error(f"{key}.{name}" if key else name, f"must be a [{name}] table")
-        return value
-
-    def tables(self, doc: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
-        value = doc.get(name, [])
-        if not isinstance(value, list):
-            raise self.error(name, f"must be a list of [[{name}]] tables")
-        return value
+def _tables(where: Where, doc: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = doc.get(name, [])
+    if not isinstance(value, list):
+        raise where.error(name, f"must be a list of [[{name}]] tables")
+    return value

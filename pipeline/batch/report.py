@@ -18,7 +18,8 @@ from rich.progress import (
 )
 
 from .. import __version__
-from .run import BatchReport, Event, OnEvent
+from .jobs import BatchProgress, OnProgress
+from .run import BatchReport
 
 
 def table(report: BatchReport) -> str:
@@ -71,9 +72,9 @@ def as_json(report: BatchReport) -> str:
 
 
 @contextlib.contextmanager
-def live_progress(console: Console) -> Iterator[OnEvent]:
+def live_progress(console: Console, quiet: bool = False) -> Iterator[OnProgress]:
     """An overall bar with ETA and one row per variant being rendered, on stderr;
-    silent when stderr is not a terminal."""
+    silent with --quiet or when stderr is not a terminal."""
     bar = Progress(
         TextColumn("{task.description:<34.34}"),
         BarColumn(),
@@ -82,12 +83,12 @@ def live_progress(console: Console) -> Iterator[OnEvent]:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=quiet or not console.is_terminal,
     )
     overall: dict[str, TaskID] = {}
     rows: dict[str, TaskID] = {}
 
-    def on_event(event: Event) -> None:
+    def on_event(event: BatchProgress) -> None:
         count = f"{event.done}/{event.total}"
         if event.kind == "narrating":
             if "narrating" not in overall:

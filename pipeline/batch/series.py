@@ -26,7 +26,7 @@ class Series:
 
 def parse_series(table: Mapping[str, Any], source: str, base: Path) -> Series:
     """Validate `[series]`; a bad value names the file and key (exit 2, before any work)."""
-    from ..feed import check_base_url
+    from ..publish.feed import check_base_url
 
     def where(key: str) -> str:
         return f"{source}: series.{key}"
@@ -68,15 +68,15 @@ def parse_series(table: Mapping[str, Any], source: str, base: Path) -> Series:
 
 def series_due(folder: Path, built: int) -> bool:
     """Rewrite the feed when a variant was built now, or when it was never written."""
-    from ..feed import FEED_NAME
+    from ..publish.feed import FEED_NAME
 
     return built > 0 or not (folder / FEED_NAME).is_file()
 
 
 def update_series(series: Series, folder: Path) -> list[Path]:
     """Write feed.xml (with cover and playlists) and index.html for every session in `folder`."""
-    from ..feed import FeedOptions, write_feed
-    from ..index_page import write_index
+    from ..publish.feed import FeedOptions, write_feed
+    from ..publish.index_page import write_index
 
     options = FeedOptions(
         title=series.title,

@@ -16,7 +16,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import platformdirs
+
+from ..files import TEMP_SUFFIX, write_atomic
 
 PROCESSING_VERSION = 2  # bump when trimming/normalizing or the file format changes
 TRAILER_MAGIC = b"PMRSUM01"
@@ -104,15 +105,7 @@ class ClipCache:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(clip, dtype=np.float32), allow_pickle=False)
         blob = buffer.getvalue()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:12]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob + TRAILER_MAGIC + hashlib.sha256(blob).digest())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, blob + TRAILER_MAGIC + hashlib.sha256(blob).digest())
 
     def entries(self) -> Iterator[Path]:
         yield from (self.root / "clips").glob("*/*.npy")
@@ -154,7 +147,8 @@ class ClipCache:
                 removed += 1
                 freed += stat.st_size
                 corrupt += damaged
-        for tmp in (self.root / "clips").glob("*/.*.tmp"):
+        clips = self.root / "clips"  # '.tmp': the temp name of pmr before files.py
+        for tmp in (*clips.glob(f"*/.*{TEMP_SUFFIX}"), *clips.glob("*/.*.tmp")):
             try:
                 if everything or now - tmp.stat().st_mtime > STALE_TEMP_S:
                     freed += tmp.stat().st_size

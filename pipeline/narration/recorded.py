@@ -1,5 +1,8 @@
 """Recorded voice packs: a person's own recordings, one audio file per line id.
 
+The engine that plays them back is engines/recorded.py; this module reads packs and writes
+the recording script a speaker reads from.
+
 A pack is a folder with `pack.toml` and the audio files it names (wav, flac, mp3, m4a, ogg;
 decoded by ffmpeg). `recording_script` turns a routine into the list a speaker reads from.
 
@@ -16,20 +19,14 @@ decoded by ffmpeg). `recording_script` turns a routine into the list a speaker r
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import tomllib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..errors import VoiceError
 from ..template import Line, Pause, Script
-from ..tuning import SAMPLE_RATE_HZ
-from .audio_io import decode_audio
-from .engines import RawClip
-from .profiles import VoiceProfile
+from ..template.tomlfile import read_toml
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg")
 PACK_KEYS = ("language", "gain_db", "trim", "speaker")
@@ -51,28 +48,13 @@ class Pack:
     recordings: dict[str, Recording]
 
 
-class MissingRecordings(VoiceError):
-    """Lines of the routine that the pack has no (readable) recording for."""
-
-    def __init__(self, voice: str, pack: Path, missing: list[str]) -> None:
-        self.missing = missing
-        super().__init__(
-            f"voice {voice}: {pack / 'pack.toml'} has no recording for {len(missing)} "
-            f"line{'s' * (len(missing) > 1)}: {', '.join(missing)}; record them "
-            "(`pmr voices script ROUTINE` lists every line) or build with --fill-missing "
-            "to let the voice's fallback speak them"
-        )
-
-
 def load_pack(folder: Path) -> Pack:
     """Read and validate pack.toml; every problem names the file and key."""
     manifest = folder / "pack.toml"
-    try:
-        doc = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VoiceError(f"{manifest}: no such file; a recorded voice pack needs one") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VoiceError(f"{manifest}: can't read the pack: {exc}") from None
+    doc = read_toml(
+        manifest, VoiceError, missing="no such file; a recorded voice pack needs one",
+        lead="can't read the pack",
+    )  # fmt: skip
     for key in doc:
         if key not in ("pack", "lines"):
             raise VoiceError(f"{manifest}: {key}: unknown table; valid: pack, lines")
@@ -133,47 +115,6 @@ def _bool(manifest: Path, where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise VoiceError(f"{manifest}: {where}: {value!r} must be true or false")
     return value
-
-
-class RecordedEngine:
-    """Plays back a person's recordings; `synthesize` needs the line id, not the text."""
-
-    name = "recorded"
-    concurrency = 2  # decoding is an ffmpeg process per line
-
-    def __init__(self, profile: VoiceProfile) -> None:
-        self.profile = profile
-
-    @cached_property
-    def pack(self) -> Pack:
-        pack = load_pack(self.profile.pack_dir)
-        if pack.language and pack.language.split("-")[0] != self.profile.language.split("-")[0]:
-            raise VoiceError(
-                f"{pack.folder / 'pack.toml'}: pack.language: {pack.language!r} but voice "
-                f"{self.profile.name} ({self.profile.source}) says {self.profile.language!r}"
-            )
-        return pack
-
-    def version(self) -> str:
-        return "recorded 1"
-
-    def missing(self, line_ids: list[str]) -> list[str]:
-        """Every line id without a recording file, all at once."""
-        recordings = self.pack.recordings
-        return [i for i in line_ids if i not in recordings or not recordings[i].path.is_file()]
-
-    def cache_text(self, text: str, line_id: str) -> str:
-        """A recording is identified by its file's content and its settings, not the text."""
-        rec = self.pack.recordings[line_id]
-        digest = hashlib.sha256(rec.path.read_bytes()).hexdigest()
-        return f"{line_id}|{digest}|{rec.gain_db}|{rec.trim}"
-
-    def synthesize(self, text: str, line_id: str = "") -> RawClip:
-        if line_id not in self.pack.recordings:
-            raise MissingRecordings(self.profile.name, self.pack.folder, [line_id or text])
-        rec = self.pack.recordings[line_id]
-        samples = decode_audio(rec.path, SAMPLE_RATE_HZ, self.profile.pace)
-        return RawClip(samples, SAMPLE_RATE_HZ, trim=rec.trim, gain_db=rec.gain_db)
 
 
 @dataclass(frozen=True)

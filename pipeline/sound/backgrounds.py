@@ -10,7 +10,6 @@ across block edges, identical for a given seed, and no session-long array exists
 from __future__ import annotations
 
 import math
-import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RenderError
-from .filters import OverlapAdd, Section, biquad, kernel
+from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
+from .filters import Biquad, OverlapAdd, biquad, kernel
 
 BACKGROUNDS = {
     "pad": "a slowly evolving soft chord (A major, detuned partials, gentle low-pass)",
@@ -35,10 +35,7 @@ BINAURAL_CARRIER_HZ = 200.0
 LOOP_CROSSFADE_S = 2.0
 MAX_FILE_S = 300.0  # a longer file is cut here: a 5-minute loop is long enough, memory stays small
 MIN_FILE_S = 1.0
-
-
-def is_file_background(name: str) -> bool:
-    return name not in BACKGROUNDS
+FILE_SILENCE_DBFS = -70.0  # quieter than this at a file's ends is dead air, cut before looping
 
 
 class Bed:
@@ -162,7 +159,7 @@ def _pink(rate_hz: int) -> np.ndarray:
     return kernel((pink, soft), round(0.2 * rate_hz))
 
 
-def _brown_sections(rate_hz: int) -> tuple[Section, ...]:
+def _brown_sections(rate_hz: int) -> tuple[Biquad, ...]:
     """-6 dB/octave: a leaky integrator (corner 10 Hz) after a 25 Hz high-pass (no rumble)."""
     leak = math.exp(-2 * math.pi * 10.0 / rate_hz)
     high = biquad("highpass", 25.0, 1 / math.sqrt(2), rate_hz)
@@ -252,6 +249,14 @@ def check_layout(spec: BedSpec, channels: int) -> None:
         )
 
 
+def check_background(background: str, channels: int = 2) -> BedSpec:
+    """What every command accepts as a background: a built-in name or an audio file, in a
+    layout it can play (binaural beats need stereo)."""
+    spec = resolve(background)
+    check_layout(spec, channels)
+    return spec
+
+
 def make_bed(spec: BedSpec, rate_hz: int, channels: int, seed: int = 0) -> Bed:
     """A fresh generator for `spec`, positioned at frame 0."""
     check_layout(spec, channels)
@@ -297,24 +302,19 @@ def crossfade_loop(audio: np.ndarray, fade: int) -> np.ndarray:
 
 
 def decode_file(path: Path, rate_hz: int) -> np.ndarray:
-    """(frames, 2) float32 of an audio file, decoded and resampled by ffmpeg.
-
-    ffmpeg is called directly rather than through pydub: pydub probes files with ffprobe,
-    which the imageio-ffmpeg binary does not include, and ffmpeg's resampler beats pydub's."""
-    from ..encode import ffmpeg_exe
-
-    command = [
-        ffmpeg_exe(), "-v", "error", "-nostdin", "-t", str(MAX_FILE_S), "-i", str(path),
-        "-vn", "-f", "f32le", "-ac", "2", "-ar", str(rate_hz), "pipe:1",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True)
-    if result.returncode != 0 or not result.stdout:
-        why = result.stderr.decode(errors="replace").strip().splitlines()
+    """(frames, 2) float32 of an audio file (at most MAX_FILE_S), resampled, with silence at
+    either end cut so the loop has no dead air at its seam."""
+    why, segment = "", None
+    try:
+        segment = load_segment(path, Decoding(rate_hz, 2, max_s=MAX_FILE_S))
+    except DecodeFailed as exc:
+        why = exc.reason
+    if segment is None or len(segment.raw_data) == 0:
         raise RenderError(
-            f"{path}: can't decode this as audio ({why[-1] if why else 'no audio stream'}); "
+            f"{path}: can't decode this as audio ({why or 'no audio stream'}); "
             "give an audio file (mp3, wav, flac, ogg, m4a) or a name from `pmr backgrounds`"
         )
-    return np.frombuffer(result.stdout, dtype="<f4").reshape(-1, 2).copy()
+    return to_array(trim(segment, FILE_SILENCE_DBFS, 0.0))
 
 
 def _to_channels(stereo: np.ndarray, channels: int) -> np.ndarray:

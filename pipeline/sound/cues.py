@@ -27,7 +27,6 @@ _BELLS = {
 }  # fmt: skip
 # name -> (start Hz, end Hz, length s): a rising tone to tense, a falling one to release
 _TONES = {"tense": (392.0, 523.25, 0.9), "release": (523.25, 329.63, 1.6)}
-CUE_KINDS = (*_BELLS, *_TONES)
 
 
 @cache

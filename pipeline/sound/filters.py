@@ -14,10 +14,10 @@ from functools import cache
 
 import numpy as np
 
-Section = tuple[tuple[float, ...], tuple[float, ...]]  # (b coefficients, a coefficients)
+Biquad = tuple[tuple[float, ...], tuple[float, ...]]  # (b coefficients, a coefficients)
 
 
-def biquad(kind: str, freq_hz: float, q: float, rate_hz: int, gain_db: float = 0.0) -> Section:
+def biquad(kind: str, freq_hz: float, q: float, rate_hz: int, gain_db: float = 0.0) -> Biquad:
     """RBJ audio-EQ-cookbook biquads: 'lowpass', 'highpass', 'highshelf' (b, a)."""
     w0 = 2 * math.pi * freq_hz / rate_hz
     cos, alpha = math.cos(w0), math.sin(w0) / (2 * q)
@@ -45,7 +45,7 @@ def biquad(kind: str, freq_hz: float, q: float, rate_hz: int, gain_db: float = 0
     return b, a
 
 
-def kernel(sections: tuple[Section, ...], length: int) -> np.ndarray:
+def kernel(sections: tuple[Biquad, ...], length: int) -> np.ndarray:
     """The first `length` samples of the cascade's impulse response, from its frequency
     response on a grid 8x longer (so time aliasing is negligible), faded over its last 10 %."""
     n_fft = 1 << max(12, (8 * length - 1).bit_length())

@@ -118,19 +118,6 @@ def measure(audio: np.ndarray, rate_hz: int) -> Loudness:
     return Loudness(energy_to_lufs(energy), peak_db, blocks)
 
 
-def combine(parts: list[tuple[Loudness, float]]) -> float:
-    """Predicted integrated loudness (LUFS) of a programme made of parts, each (loudness,
-    gain dB) played once: the block-count-weighted mean of their gated energies. Quiet
-    stretches between parts fall under the relative gate, as the bed in pauses does."""
-    total = sum(part.blocks for part, _ in parts)
-    if total == 0:
-        return SILENT_LUFS
-    energy = sum(
-        part.blocks * 10 ** ((part.lufs + gain + 0.691) / 10) for part, gain in parts if part.blocks
-    )
-    return energy_to_lufs(energy / total)
-
-
 def limit(
     audio: np.ndarray,
     ceiling: float,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ..encode import Mp3Writer, ffmpeg_exe
+from ..encode import Mp3Output, Mp3Writer, ffmpeg_exe
 from ..errors import EncodeError
 
 _SUMMARY = re.compile(
@@ -60,6 +60,19 @@ def can_tee(path: Path) -> bool:
     return not (set(str(path)) & _TEE_UNSAFE)
 
 
+@dataclass(frozen=True)
+class TeeToMeter(Mp3Output):
+    """The encoded stream through ffmpeg's tee muxer: to the MP3 file and to stdout, where the
+    meter reads it. The tee muxer passes no chapters on, so chapters, tags and cover are added
+    after the encode by a stream-copy remux (`MeteredMp3Writer.complete`), which costs no
+    decoding."""
+
+    publishing: bool = False
+
+    def muxer_args(self, output: Path) -> list[str]:
+        return ["-f", "tee", f"[f=mp3:id3v2_version=3]{output}|[f=mp3]pipe:1"]
+
+
 class MeteredMp3Writer(Mp3Writer):
     """An Mp3Writer whose encoder also feeds ffmpeg's ebur128 meter; `measured` is set when
     the block exits cleanly. Use only when `can_tee(target)`."""
@@ -67,18 +80,7 @@ class MeteredMp3Writer(Mp3Writer):
     stdout = subprocess.PIPE
     measured: Measured | None = None
 
-    def command(self, output: Path, publishing: bool = False) -> list[str]:
-        # The tee muxer passes no chapters on, so chapters, tags and cover are added after the
-        # encode by a stream-copy remux (`complete`), which costs no decoding.
-        base = super().command(output, publishing=False)
-        # drop the mp3 muxer's output part and route the encoded stream through tee
-        cut = len(base) - 3  # "-f", "mp3", output
-        assert base[cut:] == ["-f", "mp3", str(output)]
-        head = base[:cut]
-        at = head.index("-id3v2_version")  # an mp3 muxer option: goes inside the tee spec
-        del head[at : at + 2]
-        tee = f"[f=mp3:id3v2_version=3]{output}|[f=mp3]pipe:1"
-        return [*head, "-f", "tee", tee]
+    output = TeeToMeter()
 
     def __enter__(self) -> MeteredMp3Writer:
         super().__enter__()

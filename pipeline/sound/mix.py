@@ -1,4 +1,4 @@
-"""Timeline + conditioned clips + settings -> MixPlan: every gain decided before rendering.
+"""Timeline + conditioned clips + settings -> MixScore: every gain decided before rendering.
 
 The session's integrated loudness is predicted, not measured: the cached 400 ms block energies
 of each placed clip and cue, plus the bed's calibrated energy over the pauses, are gated the
@@ -89,7 +89,7 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class MixPlan:
+class MixScore:
     rate_hz: int
     channels: int
     sounds: tuple[Placed, ...]  # narration and cues, sorted by start
@@ -123,109 +123,160 @@ def cue_placements(timeline: Timeline, settings: MixSettings) -> list[tuple[int,
     return sorted(out)
 
 
-def plan_mix(timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings) -> MixPlan:
-    """Decide every gain of the session so its integrated loudness lands on the target."""
-    rate, channels = timeline.rate_hz, settings.target.channels
-    target = settings.target.lufs - MP3_LEVEL_DB  # what the PCM needs for the MP3 to land
-    duplicate = float(channels)  # a mono sound in every channel: channel energies add
-    lines = timeline.of_kind("line")
-    grid = _Grid(timeline.total, rate)
+def score_mix(
+    timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings
+) -> MixScore:
+    """Decide every gain of the session so its integrated loudness lands on the target, in three
+    named steps: place the cues, calibrate the bed, solve the voice gain."""
+    frame = _Frame.of(timeline, settings)
+    cues = place_cues(timeline, settings, frame)
+    bed = calibrate_bed(timeline, settings, frame)
+    voice = solve_voice_gain(timeline, clips, frame, bed.energy + cues.energy)
+    ceiling = db_to_gain(TRUE_PEAK_CEILING_DBTP)
+    placed = list(cues.sounds)
+    for e in timeline.of_kind("line"):
+        clip = clips[e.ref]
+        if e.ref in voice.limited:
+            placed.append(Placed(e.start, clip.samples, voice.gain, ceiling, clip.peak_envelope()))
+        else:
+            placed.append(Placed(e.start, clip.samples, voice.gain))
+    return MixScore(
+        rate_hz=frame.rate,
+        channels=frame.channels,
+        sounds=tuple(sorted(placed, key=lambda s: s.start)),
+        bed=bed.spec,
+        bed_gain=bed.gain,
+        seed=settings.seed,
+        ceiling=db_to_gain(TRUE_PEAK_CEILING_DBTP + 0.5),
+        voice_gain_db=voice.gain_db,
+        predicted_lufs=voice.predicted_lufs + MP3_LEVEL_DB,
+        limited_clips=len(voice.limited),
+    )
 
-    # cues: fixed level relative to the target
-    cue_energy = np.zeros(grid.size)
+
+@dataclass(frozen=True)
+class _Frame:
+    """What every step shares: the rate, the layout, the PCM target and the gating grid."""
+
+    rate: int
+    channels: int
+    target: float  # LUFS the PCM needs for the MP3 to land on the settings' target
+    grid: _Grid
+
+    @classmethod
+    def of(cls, timeline: Timeline, settings: MixSettings) -> _Frame:
+        target = settings.target.lufs - MP3_LEVEL_DB
+        grid = _Grid(timeline.total, timeline.rate_hz)
+        return cls(timeline.rate_hz, settings.target.channels, target, grid)
+
+    @property
+    def duplicate(self) -> float:
+        """A mono sound in every channel: channel energies add."""
+        return float(self.channels)
+
+
+@dataclass(frozen=True)
+class PlacedCues:
+    sounds: tuple[Placed, ...]
+    energy: np.ndarray  # their block energies on the session's gating grid
+
+
+@dataclass(frozen=True)
+class CalibratedBed:
+    spec: BedSpec
+    gain: float  # linear, in pauses (before ducking and fades); 0: no bed
+    energy: np.ndarray  # its block energies on the gating grid, ducked and faded
+
+
+@dataclass(frozen=True)
+class VoiceGain:
+    gain_db: float
+    limited: frozenset[str]  # line ids the true-peak limiter has to touch at this gain
+    predicted_lufs: float  # of the PCM (before the MP3's level change)
+
+    @property
+    def gain(self) -> float:
+        return db_to_gain(self.gain_db)
+
+
+def place_cues(timeline: Timeline, settings: MixSettings, frame: _Frame) -> PlacedCues:
+    """Every cue at its fixed level relative to the target."""
+    energy = np.zeros(frame.grid.size)
     placed: list[Placed] = []
     for start, kind in cue_placements(timeline, settings):
-        samples = cue(kind, rate)
-        unit = measure(samples, rate).lufs + 10 * np.log10(duplicate)
-        gain_db = target - _CUE_BELOW[kind] - unit
+        samples = cue(kind, frame.rate)
+        unit = measure(samples, frame.rate).lufs + 10 * np.log10(frame.duplicate)
+        gain_db = frame.target - _CUE_BELOW[kind] - unit
         placed.append(Placed(start, samples, db_to_gain(gain_db)))
-        grid.add(
-            cue_energy, start, block_energies(samples, rate) * duplicate * 10 ** (gain_db / 10)
-        )
+        scale = frame.duplicate * 10 ** (gain_db / 10)
+        frame.grid.add(energy, start, block_energies(samples, frame.rate) * scale)
+    return PlacedCues(tuple(placed), energy)
 
-    # bed: calibrated on a stretch of itself, then set bed_level_lu under the target
+
+def calibrate_bed(timeline: Timeline, settings: MixSettings, frame: _Frame) -> CalibratedBed:
+    """The bed measured on a stretch of itself, then set bed_level_lu under the target."""
     spec = resolve(settings.background)
-    bed_gain, bed_energy = 0.0, np.zeros(grid.size)
-    if spec.name != "none" or spec.path is not None:
-        # the session's own frames (same seed): exact for short sessions, where the bed may
-        # decide the gating; a representative stretch for long ones
-        frames = timeline.total
-        if frames > BED_CALIBRATE_ALL_S * rate:
-            frames = round(BED_CALIBRATION_S * rate)
-        calibration = make_bed(spec, rate, channels, settings.seed)
-        sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
-        energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
-        # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
-        # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
-        # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
-        bed_lufs = energy_to_lufs(gated_mean(energies)[0])
-        if energies.size:
-            crest = energy_to_lufs(float(np.percentile(energies, 90))) - BED_CREST_LU
-            bed_lufs = max(bed_lufs, crest)
-        if bed_lufs > -100:
-            bed_gain = db_to_gain(target - settings.bed_level_lu - bed_lufs)
-            power = grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
-            bed_energy = np.resize(energies, grid.size) * power * bed_gain**2
+    silent = CalibratedBed(spec, 0.0, np.zeros(frame.grid.size))
+    if spec.name == "none" and spec.path is None:
+        return silent
+    # the session's own frames (same seed): exact for short sessions, where the bed may decide
+    # the gating; a representative stretch for long ones
+    rate, frames = frame.rate, timeline.total
+    if frames > BED_CALIBRATE_ALL_S * rate:
+        frames = round(BED_CALIBRATION_S * rate)
+    calibration = make_bed(spec, rate, frame.channels, settings.seed)
+    sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
+    energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
+    # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
+    # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
+    # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
+    bed_lufs = energy_to_lufs(gated_mean(energies)[0])
+    if energies.size:
+        crest = energy_to_lufs(float(np.percentile(energies, 90))) - BED_CREST_LU
+        bed_lufs = max(bed_lufs, crest)
+    if bed_lufs <= -100:
+        return silent
+    gain = db_to_gain(frame.target - settings.bed_level_lu - bed_lufs)
+    power = frame.grid.mean_power(bed_envelope, speech_spans(timeline), timeline.total)
+    return CalibratedBed(spec, gain, np.resize(energies, frame.grid.size) * power * gain**2)
 
-    # voice: bisection on the gain that makes the gated whole land on the target
-    fixed = bed_energy + cue_energy
+
+def solve_voice_gain(
+    timeline: Timeline, clips: Mapping[str, VoiceClip], frame: _Frame, fixed: np.ndarray
+) -> VoiceGain:
+    """The voice gain that lands the gated whole (voice + `fixed` cues and bed) on the target.
+
+    Solve, limit the lines that now peak over the ceiling, and solve again with what the
+    limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
+    through the relative gate, so the gain is refined until it stops moving."""
+    lines = timeline.of_kind("line")
     ceiling_db = TRUE_PEAK_CEILING_DBTP
-    voice_db = 0.0
-    unit: dict[int, np.ndarray] = {}  # id(clip) -> block energies of its limited version
+    unit: dict[str, np.ndarray] = {}  # line id -> block energies of its limited version, at 0 dB
 
-    def limited_clip(clip: VoiceClip, gain_db: float) -> np.ndarray:
-        ceiling = db_to_gain(ceiling_db)
-        return Placed(0, clip.samples, db_to_gain(gain_db), ceiling, clip.peak_envelope()).played(
-            rate
-        )
+    def over(gain_db: float) -> frozenset[str]:
+        peaks = {e.ref: clips[e.ref].loudness.true_peak_db for e in lines}
+        return frozenset(ref for ref, peak in peaks.items() if peak + gain_db > ceiling_db)
 
-    def over(gain_db: float) -> dict[int, VoiceClip]:
-        return {
-            id(clips[e.ref]): clips[e.ref]
-            for e in lines
-            if clips[e.ref].loudness.true_peak_db + gain_db > ceiling_db
-        }
+    def limited_unit(line_id: str, gain_db: float) -> np.ndarray:
+        clip = clips[line_id]
+        sound = Placed(0, clip.samples, db_to_gain(gain_db), db_to_gain(ceiling_db),
+                       clip.peak_envelope())  # fmt: skip
+        return block_energies(sound.played(frame.rate), frame.rate) * 10 ** (-gain_db / 10)
 
-    # Solve, limit the clips that now peak over the ceiling, and solve again with what the
-    # limiter left of them: limiting lowers loudness, and a quieter voice can let bed blocks
-    # through the relative gate, so the gain is refined until it stops moving.
+    voice_db, voice_energy = 0.0, np.zeros(frame.grid.size)
     for _ in range(LIMITER_PASSES):
-        voice_energy = np.zeros(grid.size)
+        voice_energy = np.zeros(frame.grid.size)
         for e in lines:
-            clip = clips[e.ref]
-            grid.add(voice_energy, e.start, unit.get(id(clip), clip.energies) * duplicate)
-        previous, voice_db = voice_db, _solve(voice_energy, fixed, target) if lines else 0.0
+            energies = unit.get(e.ref, clips[e.ref].energies)
+            frame.grid.add(voice_energy, e.start, energies * frame.duplicate)
+        previous = voice_db
+        voice_db = _solve(voice_energy, fixed, frame.target) if lines else 0.0
         loud = over(voice_db)
         if not loud or abs(voice_db - previous) < 0.05:
             break  # (what the limiter would leave is only needed for another round)
-
-        unit = {
-            cid: block_energies(limited_clip(clip, voice_db), rate) * 10 ** (-voice_db / 10)
-            for cid, clip in loud.items()
-        }
-    limited = over(voice_db)
+        unit = {ref: limited_unit(ref, voice_db) for ref in loud}
     predicted = energy_to_lufs(gated_mean(voice_energy * 10 ** (voice_db / 10) + fixed)[0])
-
-    for e in lines:
-        clip = clips[e.ref]
-        if id(clip) in limited:
-            ceiling = db_to_gain(ceiling_db)
-            envelope = clip.peak_envelope()
-            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db), ceiling, envelope))
-        else:
-            placed.append(Placed(e.start, clip.samples, db_to_gain(voice_db)))
-    return MixPlan(
-        rate_hz=rate,
-        channels=channels,
-        sounds=tuple(sorted(placed, key=lambda s: s.start)),
-        bed=spec,
-        bed_gain=bed_gain,
-        seed=settings.seed,
-        ceiling=db_to_gain(ceiling_db + 0.5),
-        voice_gain_db=voice_db,
-        predicted_lufs=predicted + MP3_LEVEL_DB,
-        limited_clips=len(limited),
-    )
+    return VoiceGain(voice_db, over(voice_db), predicted)
 
 
 def _solve(voice: np.ndarray, fixed: np.ndarray, target: float) -> float:

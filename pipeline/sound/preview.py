@@ -11,10 +11,10 @@ import numpy as np
 from ..encode import Mp3Writer, check_output_path
 from ..errors import RenderError
 from ..fit import Timeline
-from ..render import render_blocks
 from .backgrounds import resolve
+from .layers import bed_blocks
 from .meter import Measured, measure_file
-from .mix import MixSettings, plan_mix
+from .mix import MixSettings, score_mix
 
 MAX_PREVIEW_S = 600.0
 
@@ -45,12 +45,8 @@ def preview(
         raise RenderError(f"--seconds {seconds}: give 1 to {MAX_PREVIEW_S:g} seconds")
     check_output_path(out)
     timeline = Timeline(rate_hz, round(seconds * rate_hz), (), ())
-    plan = plan_mix(timeline, {}, settings)
-
-    def no_clip(line_id: str) -> np.ndarray:
-        raise KeyError(line_id)  # a preview has no narration
-
+    plan = score_mix(timeline, {}, settings)
     with Mp3Writer(out, rate_hz=rate_hz, channels=plan.channels, bitrate=bitrate) as mp3:
-        for block in render_blocks(timeline, no_clip, plan=plan):
-            mp3.write(block)
+        for block in bed_blocks(timeline, plan):
+            mp3.write(np.clip(block, -plan.ceiling, plan.ceiling))
     return Preview(out, timeline.seconds, measure_file(out) if measure else None)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dsp import db_to_gain
+from ..files import write_atomic
 from .loudness import Loudness, block_energies, gated_mean, limit, measure, true_peak_envelope
 
 CONDITION_VERSION = 5  # bump when conditioning changes what a sidecar holds
@@ -49,7 +48,7 @@ class VoiceClip:
             if cached.shape[0] == frames:
                 return cached
         envelope = true_peak_envelope(self.samples) * (1 + 2.0**-10)  # f16 rounds by < 2^-11
-        _atomic_write(path, envelope.astype("<f2").tobytes())
+        write_atomic(path, envelope.astype("<f2").tobytes())
         return np.memmap(path, dtype="<f2", mode="r") if frames else envelope
 
 
@@ -100,8 +99,8 @@ def load_voice_clip(clip_path: Path, rate_hz: int) -> VoiceClip:
         "blocks": loud.blocks,
         "energies": [float(e) for e in energies],
     }
-    _atomic_write(audio_path, np.ascontiguousarray(samples, dtype="<f4").tobytes())
-    _atomic_write(meta_path, json.dumps(meta).encode())
+    write_atomic(audio_path, np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    write_atomic(meta_path, json.dumps(meta).encode())
     return VoiceClip(np.memmap(audio_path, dtype="<f4", mode="r"), loud, energies, audio_path)
 
 
@@ -112,14 +111,3 @@ def load_voice_clips(paths: Mapping[str, Path], rate_hz: int) -> dict[str, Voice
         if path not in by_path:
             by_path[path] = load_voice_clip(path, rate_hz)
     return {line_id: by_path[path] for line_id, path in paths.items()}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:12]}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

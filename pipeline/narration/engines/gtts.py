@@ -22,13 +22,14 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import requests
 
-from ..dsp import trim_silence
-from ..errors import VoiceError
-from ..tuning import (
+from ...dsp import trim_silence
+from ...errors import VoiceError, did_you_mean
+from ...tuning import (
     CLIP_SILENCE_DBFS,
     GTTS_BACKOFF_MAX_S,
     GTTS_BACKOFF_S,
@@ -43,18 +44,54 @@ from ..tuning import (
     GTTS_SENTENCE_PAUSE_S,
     SAMPLE_RATE_HZ,
 )
-from .audio_io import decode_audio
-from .engines import EngineUnavailable, RawClip
-from .profiles import VoiceProfile
-from .textsplit import ends_sentence, split_for_tts
+from ..audio_io import decode_audio
+from ..textsplit import ends_sentence, split_for_tts
+from .base import Engine, EngineOptions, EngineUnavailable, RawClip, boolean, string
+
+if TYPE_CHECKING:
+    import requests
+
+    from ..profiles import VoiceProfile
 
 RPC_ID = "jQ1olc"
 RPC_PATH = "_/TranslateWebserverUi/data/batchexecute"
 SPLIT_VERSION = 1  # bump when splitting or joining changes what a gTTS clip holds
+# Google Translate hosts that give gTTS its regional accents (translate.google.<tld>).
+ACCENTS = ("com", "co.uk", "com.au", "co.in", "ca", "ie", "co.za")
 
 
 class GttsAnswerError(VoiceError):
     """Google answered, but not with audio: an API change or an unsupported request."""
+
+
+@dataclass(frozen=True)
+class GttsOptions(EngineOptions):
+    accent: str = "com"  # the translate.google.<accent> host
+    slow: bool = False  # Google's slow reading
+
+    KEYS: ClassVar[tuple[str, ...]] = ("accent", "slow")
+
+    @classmethod
+    def parse(cls, path: Path, doc: dict[str, Any]) -> GttsOptions:
+        accent = string(path, doc, "accent", "com")
+        if accent not in ACCENTS:
+            raise VoiceError(
+                f"{path}: accent: {accent!r} is unknown{did_you_mean(accent, ACCENTS)}; "
+                f"valid: {', '.join(ACCENTS)}"
+            )
+        slow = boolean(path, doc, "slow", False)
+        from gtts.lang import tts_langs  # a table shipped with gTTS: no network
+
+        langs, language = tts_langs(), doc["language"]
+        if language not in langs:
+            raise VoiceError(
+                f"{path}: language: {language!r} is not a gTTS language"
+                f"{did_you_mean(language, langs)}; e.g. en, es, fr, de"
+            )
+        return cls(accent, slow)
+
+    def cache_params(self) -> dict[str, Any]:
+        return {"accent": self.accent, "slow": self.slow}
 
 
 @dataclass(frozen=True)
@@ -117,17 +154,20 @@ def _throttle_for(host: str) -> _Throttle:
         return _throttles.setdefault(host, _Throttle(GTTS_CONCURRENCY, GTTS_RATE_PER_S))
 
 
-class GttsEngine:
+class GttsEngine(Engine):
     """Google's voices over the network; one request per piece of at most 100 characters."""
 
     name = "gtts"
     concurrency = GTTS_CONCURRENCY
+    online = True
 
     def __init__(self, profile: VoiceProfile, settings: GttsSettings | None = None) -> None:
         self.profile = profile
+        self.options: GttsOptions = profile.options
         self.settings = settings or GttsSettings.from_env()
-        base = self.settings.base_url.replace("{accent}", profile.accent) or (
-            f"https://translate.google.{profile.accent}"
+        accent = self.options.accent
+        base = self.settings.base_url.replace("{accent}", accent) or (
+            f"https://translate.google.{accent}"
         )
         self.url = f"{base}/{RPC_PATH}"
         self.throttle = _throttle_for(base)
@@ -165,9 +205,9 @@ class GttsEngine:
 
         tts = gTTS(
             piece,
-            tld=self.profile.accent,
+            tld=self.options.accent,
             lang=self.profile.language,
-            slow=self.profile.slow,
+            slow=self.options.slow,
             lang_check=False,
             pre_processor_funcs=_pre_processors(),
         )
@@ -175,6 +215,7 @@ class GttsEngine:
 
     def fetch(self, body: str) -> bytes:
         """POST one batchexecute body; retry what is worth retrying; the MP3 bytes or raise."""
+        import requests  # here, not at import: `pmr --help` needs no HTTP stack
         from gtts import gTTS
 
         cause, wait_s = "", None
@@ -235,6 +276,8 @@ class GttsEngine:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
+            import requests
+
             session = requests.Session()
             # An explicit base URL (a loopback test server, a local relay) is never proxied.
             session.trust_env = not self.settings.base_url
@@ -326,5 +369,5 @@ def _probable_cause(status: int, profile: VoiceProfile) -> str:
     if status == 403:
         return "; probable cause: Google blocked the request or its API changed"
     if status == 404:
-        return f"; probable cause: accent {profile.accent!r} has no Translate host"
+        return f"; probable cause: accent {profile.options.accent!r} has no Translate host"
     return ""

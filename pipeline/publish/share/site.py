@@ -18,6 +18,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from ...tuning import SAFETY_NOTE
+from ..cover import draw_cover
 from ..feed import (
     FEED_NAME,
     INDEX_NAME,
@@ -30,8 +32,6 @@ from ..feed import (
     playlist_name,
 )
 from ..index_page import feed_info, folder_page
-from ..publish import draw_cover
-from ..tuning import SAFETY_NOTE
 
 DEFAULT_AUTHOR = "pmr"
 DRAWN_COVER = "cover.png"

@@ -12,10 +12,10 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import PublishError, did_you_mean
+from ..errors import PublishError, did_you_mean
+from ..files import atomic_path, sha256_file, write_atomic
+from ..names import safe_filename
 from .feed import Entry, load_entries, playlist, playlist_name
-from .names import safe_filename
-from .publish import atomic_path, sha256_file, write_atomic
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,12 @@ def _export_series(source: Path, dest: Path, series: str, entries: tuple[Entry, 
             _copy_atomic(source / entry.file, target)
             copied.append(target)
         renamed.append(replace(entry, file=name))
-    listing = write_atomic(folder / playlist_name(series), playlist(tuple(renamed)))
+    listing = write_atomic(
+        folder / playlist_name(series), playlist(tuple(renamed)), error=PublishError
+    )
     return Exported(folder, tuple(copied), tuple(unchanged), listing)
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    with atomic_path(target, f"can't copy {source.name} there") as tmp:
+    with atomic_path(target, f"can't copy {source.name} there", PublishError) as tmp:
         shutil.copyfile(source, tmp)

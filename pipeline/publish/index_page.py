@@ -17,12 +17,13 @@ from urllib.parse import quote, unquote
 
 from lxml import etree
 
+from ..errors import PublishError
+from ..files import write_atomic
+from ..tuning import SAFETY_NOTE
 from .feed import FEED_NAME, INDEX_NAME, Entry, load_entries, playlist_name
-from .publish import write_atomic
 from .share.subscribe import SCRIPT as SUBSCRIBE_SCRIPT
 from .share.subscribe import STYLE as SUBSCRIBE_STYLE
 from .share.subscribe import subscribe_html
-from .tuning import SAFETY_NOTE
 
 _CUE = re.compile(r"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d\n(.+)")
 
@@ -198,4 +199,4 @@ def write_index(folder: Path, title: str | None = None) -> Path:
         cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
     title = title or channel_title or entries[0].series
     page = folder_page(folder, entries, title, cover, lambda name: (folder / name).is_file())
-    return write_atomic(folder / INDEX_NAME, page)
+    return write_atomic(folder / INDEX_NAME, page, error=PublishError)

@@ -17,7 +17,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..errors import PublishError
+from ...errors import PublishError
 from ..feed import FEED_NAME, guid_in_feed, load_entries, podcast_guid
 from ..serve import (
     FolderHandler,

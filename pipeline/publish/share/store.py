@@ -14,15 +14,14 @@ Both are hidden files: `pmr serve --share` never serves a name starting with '.'
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import PublishError
-from ..publish import write_atomic  # after house: ..files
+from ...errors import PublishError
+from ...files import write_atomic
 
 TOKEN_NAME = ".pmr-share-token"
 GUID_NAME = ".pmr-podcast-guid"
@@ -51,8 +50,7 @@ def share_token(folder: Path, rotate: bool = False) -> str:
             )
         return token
     token = new_token()
-    write_atomic(path, token + "\n")
-    os.chmod(path, 0o600)
+    write_atomic(path, token + "\n", error=PublishError, private=True)
     return token
 
 
@@ -61,7 +59,7 @@ def kept_guid(folder: Path, make: Callable[[], str]) -> str:
     path = Path(folder) / GUID_NAME
     if not path.is_file():
         guid = str(uuid.UUID(make()))
-        write_atomic(path, guid + "\n")
+        write_atomic(path, guid + "\n", error=PublishError)
         return guid
     text = path.read_text(encoding="ascii", errors="replace").strip()
     try:

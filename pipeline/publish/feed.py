@@ -20,12 +20,14 @@ from urllib.parse import quote, urlsplit
 from feedgen.ext.base import BaseExtension
 from lxml import etree
 
-from . import __version__
-from .errors import PublishError
-from .names import safe_filename
-from .publish import MANIFEST_SUFFIX, check_cover, draw_cover, write_atomic
+from .. import __version__
+from ..errors import PublishError
+from ..files import write_atomic
+from ..names import safe_filename
+from ..tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
+from .cover import check_cover, draw_cover
 from .share.store import kept_guid
-from .tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
+from .sidecars import MANIFEST_SUFFIX
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -35,7 +37,7 @@ INDEX_NAME = "index.html"
 
 
 @dataclass(frozen=True)
-class Chapter:
+class ChapterMark:
     start_s: float
     title: str
 
@@ -56,7 +58,7 @@ class Entry:
     vtt: str
     srt: str
     chapters_file: str
-    chapters: tuple[Chapter, ...]
+    chapters: tuple[ChapterMark, ...]
 
     @property
     def guid(self) -> str:
@@ -117,7 +119,7 @@ def _entry(path: Path) -> Entry:
             vtt=doc["transcripts"]["vtt"],
             srt=doc["transcripts"]["srt"],
             chapters_file=doc["chapters_file"],
-            chapters=tuple(Chapter(float(c["start_s"]), c["title"]) for c in doc["chapters"]),
+            chapters=tuple(ChapterMark(float(c["start_s"]), c["title"]) for c in doc["chapters"]),
         )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PublishError(f"{path}: can't read this manifest entry ({exc})") from None
@@ -277,7 +279,9 @@ def write_playlists(folder: Path, entries: tuple[Entry, ...]) -> list[Path]:
     written = []
     for series in dict.fromkeys(e.series for e in entries):
         mine = tuple(e for e in entries if e.series == series)
-        written.append(write_atomic(folder / playlist_name(series), playlist(mine)))
+        written.append(
+            write_atomic(folder / playlist_name(series), playlist(mine), error=PublishError)
+        )
     return written
 
 
@@ -290,12 +294,13 @@ def write_feed(folder: Path, options: FeedOptions) -> Path:
         suffix = ".jpg" if options.image.read_bytes()[:2] == b"\xff\xd8" else ".png"
         image_name = "cover" + suffix
         if options.image.resolve() != (folder / image_name).resolve():
-            write_atomic(folder / image_name, options.image.read_bytes())
+            write_atomic(folder / image_name, options.image.read_bytes(), error=PublishError)
     else:
         image_name = "cover.png"
-        write_atomic(folder / image_name, draw_cover(options.title, options.author, options.title))
+        art = draw_cover(options.title, options.author, options.title)
+        write_atomic(folder / image_name, art, error=PublishError)
     url = check_base_url(options.base_url) + quote(options.feed_name)
     guid = kept_guid(folder, lambda: guid_in_feed(folder / options.feed_name) or podcast_guid(url))
     xml = feed_xml(entries, replace(options, guid=guid), image_name)
     write_playlists(folder, entries)
-    return write_atomic(folder / options.feed_name, xml)
+    return write_atomic(folder / options.feed_name, xml, error=PublishError)

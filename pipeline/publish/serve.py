@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from .errors import PublishError
+from ..errors import PublishError
 
 CHUNK_BYTES = 64 * 1024
 TYPES = {

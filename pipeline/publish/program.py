@@ -1,7 +1,7 @@
 """A practice program as a podcast series, following the source's advice: practise twice a day
 until you get used to it, then once a day, or even only three or four times a week.
 
-`PLAN` is a data table. Each phase lists the routines it would like, best first, each with the
+`SCHEDULE` is a data table. Each phase lists the routines it would like, best first, each with the
 length it should have; the first routine that exists is used, so the program works today with
 only `full` and picks up `learn`, `short` and `quick` as soon as they ship. One episode per week:
 the listener replays it as often as the week's advice says.
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from .build import BuildOptions, BuildResult, build
-from .errors import PublishError
+from ..build import BuildOptions, BuildResult, build
+from ..errors import PublishError
+from ..names import safe_filename
+from ..template import builtin_routines
+from .cover import check_cover
 from .feed import FeedOptions, check_base_url, write_feed
-from .names import safe_filename
-from .publish import EpisodeInfo, check_cover
-from .template import builtin_routines
+from .tags import EpisodeInfo
 
 MAX_WEEKS = 52
 PUBLISH_TIME_UTC = time(6, 0)  # early morning in Europe, the night before in the Americas
@@ -35,7 +36,7 @@ class Phase:
     advice: str
 
 
-PLAN: tuple[Phase, ...] = (
+SCHEDULE: tuple[Phase, ...] = (
     Phase(
         "learn", 1, (("learn", 20.0), ("full", 20.0)), "twice a day",
         "Learn the muscle groups",
@@ -74,7 +75,7 @@ class PlannedEpisode:
     pub_date: datetime
 
 
-def plan(
+def schedule(
     weeks: int,
     start: date,
     available: tuple[str, ...],
@@ -116,11 +117,11 @@ def plan(
 
 def _phase_of(week: int) -> Phase:
     end = 0
-    for phase in PLAN:
+    for phase in SCHEDULE:
         end += phase.weeks
         if week <= end:
             return phase
-    return PLAN[-1]
+    return SCHEDULE[-1]
 
 
 @dataclass(frozen=True)
@@ -150,46 +151,16 @@ def build_program(
     if options.cover is not None:
         check_cover(options.cover)
     start = options.start or datetime.now(UTC).date()
-    episodes = plan(
+    episodes = schedule(
         options.weeks, start, tuple(builtin_routines()), options.routine, options.minutes
     )
     if options.out.exists() and not options.out.is_dir():
         raise PublishError(f"{options.out}: is a file; give a folder for the program")
     options.out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for index, episode in enumerate(episodes, start=1):
-        info = EpisodeInfo(
-            series=options.title,
-            title=episode.title,
-            description=episode.description,
-            artist=options.author,
-            track=index,
-            track_total=len(episodes),
-            pub_date=episode.pub_date,
-            cover=options.cover,
-            extra={
-                "program": {
-                    "week": episode.week,
-                    "phase": episode.phase,
-                    "routine_wanted": episode.routine_wanted,
-                }
-            },
-        )
-        name = safe_filename(f"{index:02d} {episode.title}", ".mp3")
-        results.append(
-            build(
-                BuildOptions(
-                    routine=episode.routine,
-                    minutes=episode.minutes,
-                    voice=options.voice,
-                    out=options.out / name,
-                    cache_dir=options.cache_dir,
-                    background=options.background,
-                    episode=info,
-                ),
-                on_progress,
-            )
-        )
+    results = [
+        build(_episode_options(options, index, episode, len(episodes)), on_progress)
+        for index, episode in enumerate(episodes, start=1)
+    ]
     feed = write_feed(
         options.out,
         FeedOptions(
@@ -204,3 +175,35 @@ def build_program(
         ),
     )
     return results, feed
+
+
+def _episode_options(
+    options: ProgramOptions, index: int, episode: PlannedEpisode, total: int
+) -> BuildOptions:
+    """The build of the program's episode number `index` (of `total`)."""
+    info = EpisodeInfo(
+        series=options.title,
+        title=episode.title,
+        description=episode.description,
+        artist=options.author,
+        track=index,
+        track_total=total,
+        pub_date=episode.pub_date,
+        cover=options.cover,
+        extra={
+            "program": {
+                "week": episode.week,
+                "phase": episode.phase,
+                "routine_wanted": episode.routine_wanted,
+            }
+        },
+    )
+    return BuildOptions(
+        routine=episode.routine,
+        minutes=episode.minutes,
+        voice=options.voice,
+        out=options.out / safe_filename(f"{index:02d} {episode.title}", ".mp3"),
+        cache_dir=options.cache_dir,
+        background=options.background,
+        episode=info,
+    )

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,20 +21,19 @@ from typing import Any
 
 from .. import __version__
 from ..errors import PmrError
+from ..files import sha256_file_cached, write_atomic
 from ..narration import VoiceProfile, load_voice
 from ..publish import sidecar_paths
 from ..template import Script, load_script
 from .matrix import Variant
 
 STAMP_SUFFIX = ".pmr.json"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 # Modules that don't shape the audio: editing them doesn't rebuild outputs.
 _NOT_AUDIO = ("cli.py", "batch")
 
 
 @dataclass(frozen=True)
-class Planned:
+class Assessed:
     variant: Variant
     key: str  # sha256 hex of everything that shapes the output
     script: Script
@@ -44,20 +41,20 @@ class Planned:
     up_to_date: bool
 
 
-def plan(variants: Sequence[Variant], force: bool = False) -> tuple[Planned, ...]:
+def assess(variants: Sequence[Variant], force: bool = False) -> tuple[Assessed, ...]:
     """Key every variant and compare with its stamp. Reads templates, profiles and background
     files once each; never imports an engine or touches audio."""
     scripts = {r: load_script(r) for r in dict.fromkeys(v.routine for v in variants)}
     voices = {n: load_voice(n) for n in dict.fromkeys(v.voice for v in variants)}
     scripts_text = {r: repr(script) for r, script in scripts.items()}
     voices_material = {n: voice_material(voice) for n, voice in voices.items()}
-    planned = []
+    assessed = []
     for variant in variants:
         script, voice = scripts[variant.routine], voices[variant.voice]
         key = variant_key(variant, scripts_text[variant.routine], voices_material[variant.voice])
         fresh = not force and stamp_matches(variant.out, key)
-        planned.append(Planned(variant, key, script, voice, fresh))
-    return tuple(planned)
+        assessed.append(Assessed(variant, key, script, voice, fresh))
+    return tuple(assessed)
 
 
 def variant_key(variant: Variant, script_text: str, voice: dict[str, Any]) -> str:
@@ -113,20 +110,7 @@ def write_stamp(out: Path, key: str, variant: Variant) -> None:
         # transcripts, chapters, manifest: a deleted one makes the variant stale
         "sidecars": sorted(p.name for p in sidecar_paths(out).values() if p.is_file()),
     }
-    target = stamp_path(out)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1, sort_keys=True, default=str)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp made it private; give it the output's mode
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def remove_stamp(out: Path) -> None:
-    stamp_path(out).unlink(missing_ok=True)
+    write_atomic(stamp_path(out), json.dumps(record, indent=1, sort_keys=True, default=str))
 
 
 @cache
@@ -177,13 +161,4 @@ def _background_material(background: str) -> str:
     path = Path(background)
     if not path.is_file():
         return background
-    return f"file sha256 {_file_digest(str(path.resolve()), path.stat().st_mtime_ns)}"
-
-
-@cache
-def _file_digest(path: str, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return f"file sha256 {sha256_file_cached(str(path.resolve()), path.stat().st_mtime_ns)}"

@@ -1,0 +1,62 @@
+"""What the commands print besides their result: the stderr console, progress bars, notes."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..sound.meter import Measured
+
+err = Console(stderr=True, highlight=False)
+OnProgress = Callable[[str, int, int], None]
+
+
+def notice(message: str) -> None:
+    err.print(f"pmr: note: {message}", markup=False, soft_wrap=True)
+
+
+def silent(message: str) -> None:
+    """`--quiet`: notes are dropped (errors still print)."""
+
+
+def notices(quiet: bool) -> Callable[[str], None]:
+    return silent if quiet else notice
+
+
+@contextlib.contextmanager
+def progress(quiet: bool = False) -> Iterator[OnProgress]:
+    """A progress bar on stderr; silent with --quiet or when stderr is not a terminal."""
+    bar = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    )
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    with bar:
+        yield update
+
+
+def clock(seconds: float) -> str:
+    """'10:00.0': minutes and seconds of a session."""
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def loudness_note(measured: Measured | None) -> str:
+    """'  -16.0 LUFS  -1.9 dBTP': ffmpeg ebur128's reading of the finished file."""
+    if measured is None:
+        return ""
+    return f"  {measured.lufs:.1f} LUFS  {measured.true_peak_db:.1f} dBTP"
