@@ -10,6 +10,10 @@ import hashlib
 import http.client
 import json
 import re
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,8 +29,9 @@ from pipeline.cli import app
 from pipeline.publish.share.gate import GateRules
 from pipeline.publish.share.server import make_share_server
 
-from .conftest import SHORT_ROUTINE
+from .conftest import SHORT_ROUTINE, foreground
 from .test_program import _chromium, _run_chromium
+from .test_share_parts import _picture, zbar
 
 runner = CliRunner()
 SERIES = "Evening & <rest>"
@@ -41,7 +46,7 @@ FAST = GateRules(free_failures=2, first_delay_s=0.3, max_delay_s=0.6)
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+def folder(tmp_path_factory: pytest.TempPathFactory, module_cache: Path) -> Path:
     """Two built sessions, no feed or index page yet; a secret beside the folder."""
     top = tmp_path_factory.mktemp("share")
     (top / "secret.txt").write_text("outside the shared folder")
@@ -52,7 +57,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     for name, minutes in (("first", "1.1"), ("second", "1.2")):
         args = [
             "build", str(routine), "--minutes", minutes, "--background", "none",
-            "--series", SERIES, "--out", str(site / f"{name}.mp3"), "--cache-dir", str(cache_dir),
+            "--series", SERIES, "--out", str(site / f"{name}.mp3"), "--cache-dir", str(module_cache),
         ]  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
@@ -258,3 +263,65 @@ def test_index_page_shows_the_subscribe_section_in_chromium(folder: Path, tmp_pa
         assert run.returncode == 0, run.stderr[-2000:]
         with Image.open(shot) as image:
             assert len(image.convert("L").getcolors(maxcolors=1 << 16) or ()) > 20
+
+
+def test_pmr_serve_share_prints_a_qr_code_that_opens_the_index_page(
+    folder: Path, tmp_path: Path
+) -> None:
+    if shutil.which("zbarimg") is None:
+        pytest.skip("no zbarimg on PATH: `make test` installs Debian's zbar-tools as root")
+    picture = tmp_path / "share.png"
+    command = [sys.executable, "-m", "pipeline", "serve", str(folder), "--share",
+               "--host", "127.0.0.1", "--port", "0", "--qr", str(picture)]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=foreground
+    ) as proc:
+        lines = []
+        while not lines or not lines[-1].startswith("Scan the code"):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line.rstrip("\n"))
+        index_url = lines[0].removeprefix("index page: ")
+        feed_url = lines[1].removeprefix("feed:       ")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{22}/", index_url)
+        assert feed_url == index_url + "feed.xml"
+        code = "\n".join(lines[2:-2])  # not a terminal here: plain characters
+        assert zbar(_picture(code, False, tmp_path / "terminal.png")) == index_url
+        assert zbar(picture) == index_url
+        status, _, page = get(index_url)
+        assert status == 200 and b'id="subscribe"' in page
+        assert get(index_url, "/feed.xml")[0] == 404
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        notice = proc.stderr.read()
+    assert "read-only" in notice and "nothing is served without the secret" in notice
+    assert "pmr: stopped" in notice
+
+
+def test_share_mistakes_exit_2_and_write_nothing(folder: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"mine")
+    serve = ["serve", str(folder), "--host", "127.0.0.1", "--port", "0"]
+    cases = [
+        ([*serve, "--new-token"], "--new-token goes with --share"),
+        ([*serve, "--qr", str(tmp_path / "q.png")], "--qr goes with --share"),
+        (["serve", str(empty), "--share", "--host", "127.0.0.1"], "no sessions found"),
+        ([*serve, "--share", "--qr", str(taken)], "already exists"),
+        ([*serve, "--share", "--qr", str(tmp_path / "q.jpg")], "ending in .png"),
+        ([*serve, "--share", "--qr", str(tmp_path / "no" / "q.png")], "no such folder"),
+        (["serve", str(folder), "--share", "--host", "127.0.0.1", "--port", "70000"],
+         "--port 70000"),
+        (["serve", str(tmp_path / "missing"), "--share"], "no such folder to serve"),
+    ]  # fmt: skip
+    token = (folder / ".pmr-share-token").read_text()
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, result.output
+        assert result.output.count("pmr: error:") == 1
+    assert taken.read_bytes() == b"mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "taken.png"]
+    assert [p.name for p in empty.iterdir()] == []
+    assert (folder / ".pmr-share-token").read_text() == token

@@ -12,8 +12,12 @@ characters are the dark modules, as ink on paper.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import segno
+
+from ...errors import PublishError
+from ...files import write_atomic
 
 QUIET_ZONE = 4
 PNG_SCALE = 8  # pixels per module: about 330 px square for a LAN URL
@@ -64,3 +68,22 @@ def png_bytes(url: str, scale: int = PNG_SCALE) -> bytes:
     buffer = io.BytesIO()
     qr_code(url).save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
     return buffer.getvalue()
+
+
+def check_qr_path(path: Path) -> Path:
+    """`--qr FILE.png`: a new PNG file in an existing folder (pmr never replaces a file)."""
+    if path.suffix.lower() != ".png":
+        raise PublishError(f"--qr {path}: give a file name ending in .png")
+    if path.exists() or path.is_symlink():
+        raise PublishError(f"--qr {path}: already exists; give a new file name or delete it")
+    if not path.parent.is_dir():
+        raise PublishError(f"--qr {path}: no such folder {path.parent}")
+    return path
+
+
+def save_qr(path: Path, url: str) -> Path:
+    check_qr_path(path)
+    try:
+        return write_atomic(path, png_bytes(url), error=PublishError, replace=False)
+    except FileExistsError:
+        raise PublishError(f"--qr {path}: appeared meanwhile; give a new file name") from None
