@@ -56,8 +56,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory, module_cache: Path) -> Path
     site.mkdir()
     for name, minutes in (("first", "1.1"), ("second", "1.2")):
         args = [
-            "build", str(routine), "--minutes", minutes, "--background", "none",
-            "--series", SERIES, "--out", str(site / f"{name}.mp3"), "--cache-dir", str(module_cache),
+            "build", str(routine), "--minutes", minutes, "--background", "none", "--series",
+            SERIES, "--out", str(site / f"{name}.mp3"), "--cache-dir", str(module_cache),
         ]  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
