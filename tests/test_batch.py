@@ -270,7 +270,9 @@ def test_unchanged_rerun_renders_nothing(local_batch, cache_dir: Path) -> None:
     assert not assess(expand(grid))[1].up_to_date
 
 
-def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_path: Path) -> None:
+def test_dask_cluster_output_is_bit_identical(
+    local_batch, module_cache: Path, tmp_path: Path
+) -> None:
     distributed = pytest.importorskip(
         "distributed", reason="the dask extra is not installed (pip install -e '.[dask]')"
     )
@@ -308,7 +310,7 @@ def test_dask_cluster_output_is_bit_identical(local_batch, cache_dir: Path, tmp_
                 "-o",
                 str(tmp_path / "dask-out"),
                 "--cache-dir",
-                str(cache_dir),
+                str(module_cache),  # the local run's own cache
             ],
         )
     assert result.exit_code == 0, result.output
