@@ -12,6 +12,7 @@ from .errors import FitError
 from .fit import Timeline, fit
 from .narration import ClipCache, Clips, default_cache_dir, load_voice, narrate
 from .publish import EpisodeInfo, check_cover, file_input, now_utc, prepare, write_sidecars
+from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
 from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
@@ -57,7 +58,7 @@ class BuildResult:
     timeline: Timeline
     clips: Clips
     size_bytes: int
-    plan: MixScore | None = None
+    score: MixScore | None = None
     measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
 
 
@@ -96,38 +97,14 @@ def build(
         fill_missing=options.fill_missing,
         on_notice=on_notice,
     )
-    timeline = fit(
-        script,
-        clips.frames,
-        rate_hz,
-        options.minutes * 60,
-        label=f"{script.name} with {voice.name}",
-    )
-    plan = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
+    label = f"{script.name} with {voice.name}"
+    timeline = fit(script, clips.frames, rate_hz, options.minutes * 60, label=label)
+    score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz), settings)
     episode, now = options.episode or EpisodeInfo(), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
-    writer = MeteredMp3Writer if options.measure and can_tee(out) else Mp3Writer
     with output_lock(out):  # the MP3 and its sidecars, together
-        with (
-            prepare(script, timeline, episode, speakers, now) as pub,
-            writer(
-                out,
-                rate_hz=rate_hz,
-                channels=plan.channels,
-                bitrate=bitrate,
-                tags={"encoder": f"pmr {__version__}"},
-                metadata=pub.metadata,
-                cover=pub.cover,
-                finish=pub.finish,
-            ) as mp3,
-        ):
-            for block in render_blocks(timeline, plan):
-                mp3.write(block)
-                if on_progress:
-                    on_progress("rendering", mp3.frames_written, timeline.total)
-        measured = getattr(mp3, "measured", None)
-        if options.measure and measured is None:
-            measured = measure_file(out)
+        with prepare(script, timeline, episode, speakers, now) as pub:
+            measured = _encode(out, timeline, score, bitrate, pub, options.measure, on_progress)
         if options.sidecars:
             inputs = {
                 "routine": file_input(routine_file),
@@ -140,7 +117,38 @@ def build(
                 "cover": "generated" if episode.cover is None else file_input(episode.cover),
             }
             write_sidecars(out, script, timeline, episode, inputs, clips, now, measured)
-    return BuildResult(out, script, timeline, clips, out.stat().st_size, plan, measured)
+    return BuildResult(out, script, timeline, clips, out.stat().st_size, score, measured)
+
+
+def _encode(
+    out: Path,
+    timeline: Timeline,
+    score: MixScore,
+    bitrate: str,
+    pub: Prepared,
+    measure: bool,
+    on_progress: Progress | None,
+) -> Measured | None:
+    """Render the blocks straight into one ffmpeg process; the loudness it read (or None)."""
+    writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
+    with writer(
+        out,
+        rate_hz=timeline.rate_hz,
+        channels=score.channels,
+        bitrate=bitrate,
+        tags={"encoder": f"pmr {__version__}"},
+        metadata=pub.metadata,
+        cover=pub.cover,
+        finish=pub.finish,
+    ) as mp3:
+        for block in render_blocks(timeline, score):
+            mp3.write(block)
+            if on_progress:
+                on_progress("rendering", mp3.frames_written, timeline.total)
+    measured = getattr(mp3, "measured", None)
+    if measure and measured is None:
+        measured = measure_file(out)
+    return measured
 
 
 def mix_settings(options: BuildOptions) -> MixSettings:

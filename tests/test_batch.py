@@ -310,7 +310,7 @@ def test_dask_cluster_output_is_bit_identical(
                 "-o",
                 str(tmp_path / "dask-out"),
                 "--cache-dir",
-                str(module_cache),  # the local run's own cache
+                str(module_cache),
             ],
         )
     assert result.exit_code == 0, result.output

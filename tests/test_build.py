@@ -54,17 +54,17 @@ def test_each_5s_hold_carries_no_speech(mini_build, decode_mp3) -> None:
         assert audio.rms_db(hold.start / rate + 0.15, hold.end / rate) < -60
 
 
-def test_second_build_synthesizes_nothing(mini_build, tmp_path: Path, cache_dir: Path) -> None:
-    clips = sorted((cache_dir / "clips").rglob("*.npy"))
+def test_second_build_synthesizes_nothing(mini_build, tmp_path: Path, module_cache: Path) -> None:
+    clips = sorted((module_cache / "clips").rglob("*.npy"))
     stamps = [p.stat().st_mtime_ns for p in clips]
     options = BuildOptions(
         routine=str(mini_build.path.with_name("mini.toml")),
         minutes=1.5,
         out=tmp_path / "again.mp3",
-        cache_dir=cache_dir,
+        cache_dir=module_cache,
     )
     again = build(options)
-    assert sorted((cache_dir / "clips").rglob("*.npy")) == clips
+    assert sorted((module_cache / "clips").rglob("*.npy")) == clips
     assert [p.stat().st_mtime_ns for p in clips] == stamps
     assert again.clips.synthesized == 0
 

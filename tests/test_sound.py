@@ -234,7 +234,7 @@ def test_same_options_give_identical_pcm_and_seed_changes_noise(
                 cache_dir=cache_dir, background="ocean", seed=seed, measure=False,
             )
         )  # fmt: skip
-        return np.concatenate(list(render_blocks(result.timeline, result.plan)))
+        return np.concatenate(list(render_blocks(result.timeline, result.score)))
 
     first, again, other = pcm(3, "first"), pcm(3, "again"), pcm(4, "other")
     assert np.array_equal(first, again)
