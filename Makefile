@@ -34,13 +34,18 @@ format: $(STAMP)
 test: lint browser
 	$(BIN)/python -m pytest -q
 
-# Headless Chromium for the index-page test (Debian's package): installed when missing and we
-# are root, as on CI; elsewhere that one test is skipped and says why.
+# Debian packages for the tests that read pages and QR codes back: headless Chromium (index
+# page) and zbar-tools (zbarimg decodes the share QR code). Installed when missing and we are
+# root, as on CI; elsewhere those tests are skipped and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends chromium >/dev/null; } || \
 		echo "chromium could not be installed: the index page browser test will be skipped" >&2
+	@command -v zbarimg >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends zbar-tools >/dev/null; } || \
+		echo "zbar-tools could not be installed: the QR code tests will be skipped" >&2
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py

@@ -133,13 +133,15 @@ def lock_path(target: Path) -> Path:
     return target.with_name(f".{target.name}{LOCK_SUFFIX}")
 
 
-def new_temp(target: Path) -> Path:
-    """Create an empty temp file beside `target` (mode 0o666 less the umask) and return it."""
+def new_temp(target: Path, private: bool = False) -> Path:
+    """Create an empty temp file beside `target` (mode 0o666 less the umask; 0o600 when
+    `private`, from its creation on, so no other user can ever open it) and return it."""
     target = Path(target)
+    mode = 0o600 if private else 0o666
     for _ in range(100):
         tmp = target.with_name(f".{target.name[:_NAME_MAX]}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
         try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
         except FileExistsError:
             continue
         return tmp
@@ -161,17 +163,19 @@ def atomic_path(
     error: type[Exception] | None = None,
     replace: Replace = Replace.OURS,
     ours: Callable[[Path], bool] = has_mark,
+    private: bool = False,
 ) -> Iterator[Path]:
     """A temp path beside `target` for the block to fill; fsynced and renamed onto `target`
     only when the block completes; removed on any failure. The output policy (`check_target`)
     is applied before and again just before the rename; `Replace.NEVER` never replaces an
     existing target (FileExistsError instead, even against a file that appeared meanwhile).
-    With `error`, an OSError becomes `error("<target>: <failure> (<reason>)")`."""
+    With `error`, an OSError becomes `error("<target>: <failure> (<reason>)")`. `private`:
+    readable by its owner only (a secret)."""
     target = Path(target)
     refusal = error or OutputError
     check_target(target, replace, ours, refusal)
     try:
-        tmp = new_temp(target)
+        tmp = new_temp(target, private)
     except OSError as exc:
         raise _translated(exc, target, failure, error) from None
     try:
@@ -203,6 +207,7 @@ def write_atomic(
     error: type[Exception] | None = None,
     replace: Replace = Replace.OURS,
     ours: Callable[[Path], bool] = has_mark,
+    private: bool = False,
 ) -> Path:
     """Write a whole file (str as UTF-8) through `atomic_path`; returns `target`."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -211,7 +216,7 @@ def write_atomic(
         return ours(path) or (path.stat().st_size == len(raw) and path.read_bytes() == raw)
 
     with (
-        atomic_path(target, failure, error, replace, same_or_ours) as tmp,
+        atomic_path(target, failure, error, replace, same_or_ours, private) as tmp,
         open(tmp, "wb") as handle,
     ):
         handle.write(raw)

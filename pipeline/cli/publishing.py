@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -173,23 +175,67 @@ def index_command(
 def serve_command(
     output_dir: Annotated[Path, typer.Argument(help="The folder to serve.")],
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for your network.")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address to listen on [default: 127.0.0.1; with --share, this machine's "
+            "address on its network]; 0.0.0.0 for every address.",
+        ),
+    ] = None,
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8000,
+    share: Annotated[
+        bool,
+        typer.Option(
+            "--share",
+            help="Serve to phones on your network behind a secret link, printed with a QR "
+            "code; the feed, page and playlists are made for that address.",
+        ),
+    ] = False,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--new-token", help="With --share: a new secret link (old links stop working)."
+        ),
+    ] = False,
+    qr: Annotated[
+        Path | None,
+        typer.Option("--qr", help="With --share: also save the QR code as this new PNG file."),
+    ] = None,
 ) -> None:
     """Serve OUTPUT_DIR over HTTP (with byte ranges, as podcast apps need) until Ctrl-C.
 
-    For a phone on the same Wi-Fi: build the feed with --base-url http://<this machine's
-    address>:8000/ and run `pmr serve OUTPUT_DIR --host 0.0.0.0`.
+    For a phone on the same Wi-Fi: `pmr serve OUTPUT_DIR --share`, then scan the QR code.
+    Read-only: no listings, nothing outside the folder.
     """
-    from ..publish.serve import make_server
+    if not share:
+        from ..publish.serve import make_server
 
-    server = make_server(output_dir, host, port)
-    bound_host, bound_port = server.server_address[:2]
-    err.print(f"serving {output_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+        if new_token or qr is not None:
+            raise PublishError(f"{'--new-token' if new_token else '--qr'} goes with --share")
+        server = make_server(output_dir, host or "127.0.0.1", port)
+        bound_host, bound_port = server.server_address[:2]
+        err.print(f"serving {output_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+    else:
+        server = _share_server(output_dir, host, port, new_token, qr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         err.print("pmr: stopped", markup=False)
     finally:
         server.server_close()
+
+
+def _share_server(folder: Path, host: str | None, port: int, rotate: bool, qr: Path | None):
+    from ..publish.share.announce import announcement, exposure
+    from ..publish.share.qr import check_qr_path, save_qr
+    from ..publish.share.server import make_share_server
+
+    if qr is not None:
+        check_qr_path(qr)  # before anything is made
+    server = make_share_server(folder, host, port, rotate)
+    if qr is not None:
+        save_qr(qr, server.share.base_url)
+    err.print(exposure(server.share), markup=False, soft_wrap=True, end="")
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    typer.echo(announcement(server.share, color, qr), nl=False)
+    return server

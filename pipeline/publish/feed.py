@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseExtension
+from lxml import etree
 
 from ..errors import PublishError
 from ..files import mark, write_atomic
@@ -25,6 +26,7 @@ from ..languages import bcp47
 from ..names import safe_filename
 from ..tuning import PODCAST_GUID_NAMESPACE, SAFETY_NOTE
 from .cover import check_cover, draw_cover
+from .share.store import kept_guid
 from .sidecars import MANIFEST_SUFFIX
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -76,6 +78,7 @@ class FeedOptions:
     email: str | None = None  # itunes:owner, which Apple asks of submitted feeds
     serial: bool = False  # itunes:type serial: play in order (a practice program)
     feed_name: str = FEED_NAME
+    guid: str | None = None  # podcast:guid; None: made from the feed URL (write_feed keeps one)
 
 
 def load_entries(folder: Path) -> tuple[Entry, ...]:
@@ -143,6 +146,16 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(uuid.UUID(PODCAST_GUID_NAMESPACE), bare))
 
 
+def guid_in_feed(path: Path) -> str | None:
+    """The podcast:guid of a feed already written, if it has one."""
+    if not path.is_file():
+        return None
+    try:
+        return etree.parse(str(path)).findtext(f"channel/{{{PODCAST_NS}}}guid") or None
+    except etree.XMLSyntaxError:
+        return None
+
+
 def describe(entry: Entry) -> str:
     """An episode's show notes: description, chapter list, and always the safety note."""
     chapters = "\n".join(f"{_hms(c.start_s)} {c.title}" for c in entry.chapters)
@@ -180,7 +193,7 @@ def feed_xml(entries: tuple[Entry, ...], options: FeedOptions, image_name: str) 
     fg.podcast.itunes_type("serial" if options.serial else "episodic")
     if options.email:
         fg.podcast.itunes_owner(name=options.author, email=options.email)
-    fg.podcastindex.guid = podcast_guid(url)
+    fg.podcastindex.guid = options.guid or podcast_guid(url)
     for entry in entries:  # feedgen prepends: the newest ends up first, as readers expect
         fe = fg.add_entry()
         fe.title(entry.title)
@@ -248,11 +261,13 @@ class PodcastIndexEntryExtension(PodcastIndexExtension):
         return entry
 
 
-def playlist(entries: tuple[Entry, ...]) -> str:
-    """An extended M3U (UTF-8, .m3u8) with relative paths, in listening order."""
+def playlist(entries: tuple[Entry, ...], base_url: str = "") -> str:
+    """An extended M3U (UTF-8, .m3u8) in listening order: paths relative to the playlist, or
+    absolute URLs under `base_url` (for a playlist saved away from where it was served)."""
     lines = ["#EXTM3U"]
     for entry in entries:
-        lines += [f"#EXTINF:{round(entry.duration_s)},{entry.series} - {entry.title}", entry.file]
+        where = base_url + quote(entry.file) if base_url else entry.file
+        lines += [f"#EXTINF:{round(entry.duration_s)},{entry.series} - {entry.title}", where]
     return "\n".join([*lines, f"# {mark()}"]) + "\n"  # a comment line: pmr's mark
 
 
@@ -285,6 +300,8 @@ def write_feed(folder: Path, options: FeedOptions) -> Path:
         image_name = "cover.png"
         art = draw_cover(options.title, options.author, options.title)
         write_atomic(folder / image_name, art, error=PublishError)
-    xml = feed_xml(entries, options, image_name)
+    url = check_base_url(options.base_url) + quote(options.feed_name)
+    guid = kept_guid(folder, lambda: guid_in_feed(folder / options.feed_name) or podcast_guid(url))
+    xml = feed_xml(entries, replace(options, guid=guid), image_name)
     write_playlists(folder, entries)
     return write_atomic(folder / options.feed_name, xml, error=PublishError)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -20,6 +21,9 @@ from ..errors import PublishError
 from ..files import mark, write_atomic
 from ..tuning import SAFETY_NOTE
 from .feed import FEED_NAME, INDEX_NAME, Entry, load_entries, playlist_name
+from .share.subscribe import SCRIPT as SUBSCRIBE_SCRIPT
+from .share.subscribe import STYLE as SUBSCRIBE_STYLE
+from .share.subscribe import subscribe_html
 
 _CUE = re.compile(r"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d\n(.+)")
 
@@ -41,6 +45,9 @@ ol.chapters { padding-left: 1.6rem; }
 ol.chapters button { font: inherit; border: 0; background: none; color: var(--accent);
   cursor: pointer; padding: 0; text-align: left; }
 details p { margin: .3rem 0; }
+.button { font: inherit; display: inline-block; padding: .3rem .8rem; border-radius: .4rem;
+  border: 1px solid var(--accent); color: var(--accent); background: none; cursor: pointer;
+  text-decoration: none; }
 """
 
 SCRIPT = """
@@ -105,8 +112,9 @@ def episode_html(entry: Entry, transcript: list[str]) -> str:
 <article class="episode" data-file="{esc(entry.file)}">
   <h3>{esc(entry.title)}</h3>
   <p class="meta">{_clock(entry.duration_s)} · {esc(date)} · {size_mb:.1f} MB ·
-    <a href="{esc(quote(entry.file))}" download>MP3</a> ·
     <a href="{esc(quote(entry.vtt))}">transcript</a></p>
+  <p><a class="button download" href="{esc(quote(entry.file))}"
+    download="{esc(entry.file)}">Download MP3</a></p>
   {f"<p>{esc(entry.description)}</p>" if entry.description else ""}
   <audio controls preload="metadata" src="{esc(quote(entry.file))}">
     <track kind="captions" src="{esc(quote(entry.vtt))}" srclang="{esc(entry.language)}"
@@ -119,22 +127,24 @@ def episode_html(entry: Entry, transcript: list[str]) -> str:
 
 
 def index_html(
-    folder: Path,
+    has: Callable[[str], bool],
     entries: tuple[Entry, ...],
     title: str,
     transcripts: dict[str, list[str]],
     cover: str | None,
+    feed_url: str | None = None,
 ) -> str:
-    """The whole page (pure given its inputs; `folder` is only asked which links exist)."""
+    """The whole page (pure given its inputs; `has(name)` says which linked files exist).
+    With `feed_url` (the feed's absolute address), the page gets a subscribe section."""
     esc = html.escape
-    has_feed = (folder / FEED_NAME).is_file()
+    has_feed = has(FEED_NAME)
     links = [f'<a href="{FEED_NAME}">Podcast feed (RSS)</a>'] if has_feed else []
     sections = []
     all_series = list(dict.fromkeys(e.series for e in entries))
     for series in all_series:
         mine = [e for e in entries if e.series == series]
         playlist = playlist_name(series)
-        if (folder / playlist).is_file():
+        if has(playlist):
             links.append(f'<a href="{esc(quote(playlist))}">Playlist: {esc(series)}</a>')
         items = "".join(episode_html(e, transcripts[e.file]) for e in mine)
         heading = f"<h2>{esc(series)}</h2>" if len(all_series) > 1 or series != title else ""
@@ -153,28 +163,41 @@ def index_html(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 {feed_link}
-<style>{STYLE}</style>
+<style>{STYLE}{SUBSCRIBE_STYLE if feed_url else ""}</style>
 </head>
 <body>
 <header>{image}<div><h1>{esc(title)}</h1>
 <p>{len(entries)} sessions · {" · ".join(links)}</p></div></header>
 <p class="safety">{esc(SAFETY_NOTE)}</p>
+{subscribe_html(feed_url) if feed_url else ""}
 <main>{"".join(sections)}</main>
-<script>{SCRIPT}</script>
+<script>{SCRIPT}{SUBSCRIBE_SCRIPT if feed_url else ""}</script>
 </body>
 </html>
 """
 
 
-def write_index(folder: Path, title: str | None = None) -> Path:
-    """Write `index.html` into the folder (atomically)."""
-    entries = load_entries(folder)
+def folder_page(
+    folder: Path,
+    entries: tuple[Entry, ...],
+    title: str,
+    cover: str | None,
+    has: Callable[[str], bool],
+    feed_url: str | None = None,
+) -> str:
+    """The page for `folder`'s sessions, their transcripts read from their WebVTT files."""
     transcripts = {
         e.file: transcript_lines((folder / e.vtt).read_text(encoding="utf-8")) for e in entries
     }
+    return index_html(has, entries, title, transcripts, cover, feed_url)
+
+
+def write_index(folder: Path, title: str | None = None) -> Path:
+    """Write `index.html` into the folder (atomically)."""
+    entries = load_entries(folder)
     channel_title, cover = feed_info(folder)
     if cover is None:
         cover = next((n for n in ("cover.png", "cover.jpg") if (folder / n).is_file()), None)
     title = title or channel_title or entries[0].series
-    page = index_html(folder, entries, title, transcripts, cover)
+    page = folder_page(folder, entries, title, cover, lambda name: (folder / name).is_file())
     return write_atomic(folder / INDEX_NAME, page, error=PublishError)

@@ -9,9 +9,12 @@ an unsatisfiable range gets 416, a malformed Range header is ignored (200 with t
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
@@ -60,6 +63,42 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
+@dataclass(frozen=True)
+class Resource:
+    """Something to send: a file's bytes or a generated document's."""
+
+    name: str  # a file name, for the content type
+    size: int
+    mtime: float
+    open: Callable[[], BinaryIO]
+
+
+def file_resource(path: Path) -> Resource:
+    stat = path.stat()
+    return Resource(path.name, stat.st_size, stat.st_mtime, lambda: open(path, "rb"))
+
+
+def bytes_resource(name: str, body: bytes, mtime: float) -> Resource:
+    return Resource(name, len(body), mtime, lambda: io.BytesIO(body))
+
+
+def target(root: Path, raw_path: str, hidden: bool = True) -> Path | None:
+    """The file a raw request path names under `root`, or None when it is missing or outside
+    the root (or, with `hidden=False`, when a segment starts with '.')."""
+    decoded = unquote(raw_path)
+    segments = decoded.split("/")
+    if "\x00" in decoded or "\\" in decoded or any(s in (".", "..") for s in segments):
+        return None
+    if not hidden and any(s.startswith(".") for s in segments):
+        return None
+    path = root.joinpath(*[s for s in segments if s]).resolve()
+    if not path.is_relative_to(root):
+        return None  # a symlink pointing out of the folder
+    if path.is_dir():
+        path = path / "index.html"
+    return path if path.is_file() else None
+
+
 class FolderHandler(BaseHTTPRequestHandler):
     """GET/HEAD for files under `root`, with Range; everything else is refused."""
 
@@ -72,19 +111,10 @@ class FolderHandler(BaseHTTPRequestHandler):
         self.root, self.quiet = root, quiet
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    def target(self) -> Path | None:
-        """The file a request path names, or None when it is missing or outside the root."""
-        raw = urlsplit(self.path).path
-        decoded = unquote(raw)
-        segments = decoded.split("/")
-        if "\x00" in decoded or "\\" in decoded or any(s in (".", "..") for s in segments):
-            return None
-        path = self.root.joinpath(*[s for s in segments if s]).resolve()
-        if not path.is_relative_to(self.root):
-            return None  # a symlink pointing out of the folder
-        if path.is_dir():
-            path = path / "index.html"
-        return path if path.is_file() else None
+    def resource(self) -> Resource | None:
+        """What the request names, or None for a 404."""
+        path = target(self.root, urlsplit(self.path).path)
+        return None if path is None else file_resource(path)
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
@@ -93,11 +123,11 @@ class FolderHandler(BaseHTTPRequestHandler):
         self._respond(send_body=False)
 
     def _respond(self, send_body: bool) -> None:
-        path = self.target()
-        if path is None:
+        found = self.resource()
+        if found is None:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
-        size = path.stat().st_size
+        size = found.size
         wanted = byte_range(self.headers.get("Range"), size)
         if wanted == "unsatisfiable":
             self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
@@ -107,22 +137,26 @@ class FolderHandler(BaseHTTPRequestHandler):
             return
         first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
         self.send_response(HTTPStatus.PARTIAL_CONTENT if wanted else HTTPStatus.OK)
-        kind = TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        kind = TYPES.get(Path(found.name).suffix.lower()) or mimetypes.guess_type(found.name)[0]
         self.send_header("Content-Type", kind or "application/octet-stream")
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(max(0, last - first + 1)))
-        self.send_header("Last-Modified", formatdate(path.stat().st_mtime, usegmt=True))
+        self.send_header("Last-Modified", formatdate(found.mtime, usegmt=True))
         if wanted:
             self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.extra_headers()
         self.end_headers()
         if send_body and last >= first:
-            with open(path, "rb") as handle:
+            with found.open() as handle:
                 handle.seek(first)
                 try:
                     _copy(handle, self.wfile, last - first + 1)
                 except (BrokenPipeError, ConnectionResetError):
                     # Players routinely drop a stream once they have what they need.
                     self.close_connection = True
+
+    def extra_headers(self) -> None:
+        """Headers a subclass adds to every successful answer."""
 
     def log_message(self, format: str, *args: object) -> None:
         if not self.quiet:
@@ -142,13 +176,28 @@ def make_server(
     folder: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False
 ) -> ThreadingHTTPServer:
     """A ready (not yet serving) threaded HTTP server for `folder`; port 0 picks a free one."""
+    root = served_root(folder)
+    return listen(host, port, partial(FolderHandler, root=root, quiet=quiet))
+
+
+def served_root(folder: Path) -> Path:
     root = Path(folder).resolve()
     if not root.is_dir():
         raise PublishError(f"{folder}: no such folder to serve")
+    return root
+
+
+def listen(
+    host: str,
+    port: int,
+    handler: Callable[..., BaseHTTPRequestHandler],
+    server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer,
+) -> ThreadingHTTPServer:
+    """A server bound to host:port, or a PublishError saying what to change."""
     if not 0 <= port <= 65535:
         raise PublishError(f"--port {port}: give a port from 1 to 65535 (0 picks a free one)")
     try:
-        return ThreadingHTTPServer((host, port), partial(FolderHandler, root=root, quiet=quiet))
+        return server_class((host, port), handler)
     except OSError as exc:
         raise PublishError(
             f"can't listen on {host}:{port} ({exc.strerror}); pick another --port or --host"
