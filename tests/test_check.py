@@ -66,7 +66,8 @@ def test_a_clipped_copy_fails(good: Path, tmp_path: Path) -> None:
 
 
 def test_a_too_loud_copy_fails_on_loudness_alone(good: Path, tmp_path: Path) -> None:
-    loud = altered(good, tmp_path / "loud.mp3", "loudnorm=I=-10:TP=-1.5:LRA=20,aresample=44100")
+    # +7 dB under a limiter at 0.8 (-1.9 dBFS): about -13 LUFS with the true peak still in range
+    loud = altered(good, tmp_path / "loud.mp3", "volume=7dB,alimiter=limit=0.8:level=false")
     code, got = figures([str(loud)])
     assert code == 1
     assert got["loudness"]["ok"] is False and got["loudness"]["value"] > -14

@@ -183,8 +183,11 @@ def test_export_then_import_through_the_cli_keeps_lines_and_pauses(tmp_path: Pat
         assert imported.exit_code == 0, imported.output
         back = expand(tomllib.loads(toml.read_text(encoding="utf-8")))
         assert chapters_natural(back) == chapters_natural(load_script("quick"))
-    again = runner.invoke(app, ["export-script", "quick", "-o", str(tmp_path / "quick.txt")])
-    assert again.exit_code == 2 and "never replaces it without --force" in again.output
+    edited = tmp_path / "quick.txt"
+    edited.write_text(edited.read_text(encoding="utf-8") + "My own last line.\n", encoding="utf-8")
+    again = runner.invoke(app, ["export-script", "quick", "-o", str(edited)])
+    assert again.exit_code == 2 and "pass --force to replace it" in again.output
+    assert edited.read_text(encoding="utf-8").endswith("My own last line.\n")
 
 
 def test_export_at_minutes_writes_the_fitted_pause_lengths(tmp_path: Path) -> None:
