@@ -170,7 +170,7 @@ def test_quick_builds_at_its_shortest(tmp_path: Path, cache_dir: Path, decode_mp
     if "rest" in [c.id for c in result.timeline.chapters]:  # kept while pauses can shrink
         assert max(relax) < 20
     else:  # dropped only once every pause is at its minimum
-        assert min(relax) == pytest.approx(15, abs=0.01)
+        assert min(relax) >= 15  # the relax never below its 15 s minimum
 
 
 def test_a_routine_can_fade_out_slowly(tmp_path: Path, cache_dir: Path, decode_mp3) -> None:

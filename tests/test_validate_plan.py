@@ -72,7 +72,7 @@ def test_validate_names_bad_toml_and_missing_files(tmp_path: Path) -> None:
         ("pauses.relax.max", "relax = {", 0),
         ("fit.repeat[1].to", 'to = "forehead"', 0),
         ("routine.name", 'name = "full"', 0),
-        ("sections[5].tense", 'tense = "Begin with your left foot', 0),
+        ("sections[5].tense", 'tense = "Curl the toes of your left foot', 0),
     ],
 )
 def test_locate_finds_the_line_of_a_key(key: str, needle: str, nth: int) -> None:
