@@ -47,33 +47,28 @@ def fill(
     clip_frames: Mapping[str, int],
     rate_hz: int,
     max_silence_s: float,
-    quiet_s: float = 0.0,
 ) -> list[tuple[str, int]]:
     """The pause of `length` frames as ('', gap) and (line id, clip) pieces adding up to it.
-    The first `quiet_s` seconds stay silent (the pause's own minimum: a relax keeps its 15 s
-    to notice the difference before any guidance comes).
 
     One piece ('', length) when the pause is short enough or no line fits.
     """
     longest, lead = round(max_silence_s * rate_hz), round(PATTER_LEAD_S * rate_hz)
-    head = min(round(quiet_s * rate_hz), length)
     pool_size = len(rotation.pools.get(pool, ()))  # an unknown pool: no patter
     chosen: list[Line] = []
     count = 0
     while length > longest and pool_size:
         count += 1
         lines = rotation.peek(pool, count)
-        gap = (length - head - sum(clip_frames[x.id] for x in lines)) // (count + 1)
+        gap = (length - sum(clip_frames[x.id] for x in lines)) // (count + 1)
         if gap < lead:
             break
         chosen = lines
-        if head + gap <= max(longest, head + lead) or count > length // max(lead, 1):
+        if gap <= longest or count > length // max(lead, 1):
             break
     if not chosen:
         return [("", length)]
     rotation.take(pool, len(chosen))
-    pieces = _spaced(length - head, [(x.id, clip_frames[x.id]) for x in chosen])
-    return [("", head + pieces[0][1]), *pieces[1:]]
+    return _spaced(length, [(x.id, clip_frames[x.id]) for x in chosen])
 
 
 def _spaced(length: int, clips: list[tuple[str, int]]) -> list[tuple[str, int]]:
