@@ -38,9 +38,10 @@ def excerpt(routine: str, sections: list[str], path: Path) -> Path:
     text = (resources.files("pipeline") / "routines" / f"{routine}.toml").read_text("utf-8")
     doc = tomllib.loads(text)
     out = []
-    for table in ("routine", "pauses", "cycle", "patter"):
-        if table not in doc:
-            continue
+    for pause in doc["pauses"].values():  # the reading pace is measured here, not patter
+        if isinstance(pause, dict):
+            pause.pop("patter", None)
+    for table in ("routine", "pauses", "cycle"):
         out.append(f"[{table}]")
         out += [f"{k} = {_value(v)}" for k, v in doc[table].items()]
     for section in (s for s in doc["sections"] if s["id"] in sections):
