@@ -62,7 +62,7 @@ def test_dominant_right_puts_the_right_side_first_in_each_pair() -> None:
     assert mirrored.group_ids[6:10] == ("right-hand", "right-biceps", "left-hand", "left-biceps")
     assert mirrored.group_ids[10:] == plain.group_ids[10:]
     first = next(s for s in mirrored.sections if s.group is not None)
-    assert first.steps[0].text.startswith("Begin with your right foot. Curl the toes of your right")
+    assert first.steps[0].text == "Curl the toes of your right foot. Hold."
     assert first.title == "Right foot and toes"
     assert set(mirrored.group_ids) == set(plain.group_ids)  # --skip takes the same ids
     seven = adapt(load_script("seven"), Body(dominant="right"))
@@ -81,8 +81,7 @@ def test_gentle_is_half_strength_wording_with_its_own_line_id() -> None:
     script = adapt(load_script("full"), Body(gentle=("neck",)))
     neck = next(s for s in script.sections if s.id == "neck")
     assert neck.steps[0] == Line(
-        "neck.tense-gentle",
-        "Gently press your head back, and tense your neck, at about half your strength. Hold.",
+        "neck.tense-gentle", "Tense your neck, gently, at about half your strength. Hold."
     )
     others = [s.steps[0] for s in script.sections if s.group is not None and s.id != "neck"]
     assert all(not line.id.endswith("-gentle") for line in others)

@@ -190,7 +190,8 @@ def test_languages_map_through_langcodes_with_a_fallback() -> None:
 
 
 def test_every_file_gets_the_umask_mode(mini_routine: Path, tmp_path: Path) -> None:
-    """Clips, envelopes, the MP3, its sidecars and a batch stamp, under umask 002: 0664."""
+    """Clips, their sidecars, the MP3, its sidecars and a batch stamp (and a clip's peak
+    envelope, `.f16`, when the limiter needed one), under umask 002: 0664."""
     cache, out = tmp_path / "cache", tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "PMR_CACHE_DIR": str(cache)}
@@ -204,7 +205,7 @@ def test_every_file_gets_the_umask_mode(mini_routine: Path, tmp_path: Path) -> N
         )  # fmt: skip
     files = [p for p in (*cache.rglob("*"), *out.rglob("*")) if p.is_file()]
     kinds = {p.suffix for p in files}
-    assert {".npy", ".f16", ".mp3", ".vtt", ".srt", ".json"} <= kinds, kinds
+    assert {".npy", ".f32", ".mp3", ".vtt", ".srt", ".json"} <= kinds, kinds
     assert any(p.name.endswith(".pmr.json") for p in files), [p.name for p in files]  # stamp
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {
         p.name: "0o664" for p in files
