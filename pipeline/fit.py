@@ -273,7 +273,9 @@ def _pause_pieces(
 ) -> list[tuple[str, str, int]]:
     if step.patter is None or step.silent:
         return [("pause", step.kind, length)]
-    pieces = patter.fill(length, step.patter, rotation, clip_frames, rate_hz, script.max_silence_s)
+    pieces = patter.fill(
+        length, step.patter, rotation, clip_frames, rate_hz, script.max_silence_s, step.min_s
+    )
     return [("line", ref, n) if ref else ("pause", step.kind, n) for ref, n in pieces]
 
 

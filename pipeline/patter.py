@@ -3,10 +3,11 @@
 A guide fills a long session with guidance, not with longer silences. When a fitted pause
 that carries a pool runs longer than the routine's `max_silence`, the fewest lines of the pool
 that bring every gap down to it are spaced evenly inside the pause: equal gaps before, between
-and after them, none shorter than `PATTER_LEAD_S` (so nothing is said in the first seconds
-after a release, while the listener notices the difference). The pause keeps its fitted
-length to the frame, so the timeline stays exact. Lines rotate through the pool in order over
-the whole session: no line comes back before every other one has been said.
+and after them, none shorter than `PATTER_LEAD_S`, and the first at least the pause's own
+minimum (a relax keeps its 15 s to notice the difference before any guidance comes; then the
+gaps after it are equal). The pause keeps its fitted length to the frame, so the timeline
+stays exact. Lines rotate through the pool in order over the whole session: no line comes
+back before every other one has been said.
 """
 
 from __future__ import annotations
@@ -47,36 +48,48 @@ def fill(
     clip_frames: Mapping[str, int],
     rate_hz: int,
     max_silence_s: float,
+    quiet_s: float = 0.0,
 ) -> list[tuple[str, int]]:
     """The pause of `length` frames as ('', gap) and (line id, clip) pieces adding up to it.
 
-    One piece ('', length) when the pause is short enough or no line fits.
+    The first gap lasts at least `quiet_s` (the pause's own minimum: a relax keeps its 15 s to
+    notice the difference before any guidance comes); the gaps after it are equal. One piece
+    ('', length) when the pause is short enough or no line fits.
     """
     longest, lead = round(max_silence_s * rate_hz), round(PATTER_LEAD_S * rate_hz)
+    head = max(min(round(quiet_s * rate_hz), length), lead)
     pool_size = len(rotation.pools.get(pool, ()))  # an unknown pool: no patter
     chosen: list[Line] = []
     count = 0
-    while length > longest and pool_size:
+    while length > longest and pool_size and count <= length // max(lead, 1):
         count += 1
         lines = rotation.peek(pool, count)
-        gap = (length - sum(clip_frames[x.id] for x in lines)) // (count + 1)
-        if gap < lead:
+        silence = length - sum(clip_frames[x.id] for x in lines)
+        if silence < head or min(gaps := _gaps(silence, count, head)) < lead:
             break
         chosen = lines
-        if gap <= longest or count > length // max(lead, 1):
+        if max(gaps) <= max(longest, head):
             break
     if not chosen:
         return [("", length)]
     rotation.take(pool, len(chosen))
-    return _spaced(length, [(x.id, clip_frames[x.id]) for x in chosen])
-
-
-def _spaced(length: int, clips: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Equal gaps around the clips; the frames left by rounding go to the first gaps."""
-    silence = length - sum(frames for _, frames in clips)
-    gap, extra = divmod(silence, len(clips) + 1)
-    pieces: list[tuple[str, int]] = []
-    for index, clip in enumerate(clips):
-        pieces += [("", gap + (index < extra)), clip]
-    pieces.append(("", gap + (len(clips) < extra)))
+    gaps = _gaps(length - sum(clip_frames[x.id] for x in chosen), len(chosen), head)
+    pieces: list[tuple[str, int]] = [("", gaps[0])]
+    for line, gap in zip(chosen, gaps[1:], strict=True):
+        pieces += [(line.id, clip_frames[line.id]), ("", gap)]
     return pieces
+
+
+def _gaps(silence: int, count: int, head: int) -> list[int]:
+    """`count + 1` gaps adding up to `silence` frames: equal when that leaves the first at
+    least `head`, else the first is `head` and the rest share what is left equally (the
+    frames left by rounding go to the first gaps). Needs `silence >= head`."""
+    even = _split(silence, count + 1)
+    if even[-1] >= head:
+        return even
+    return [head, *_split(silence - head, count)]
+
+
+def _split(total: int, parts: int) -> list[int]:
+    share, extra = divmod(total, parts)
+    return [share + (index < extra) for index in range(parts)]

@@ -122,7 +122,10 @@ def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, d
         assert pause.patter == "calm" and not pause.silent and not pause.fixed  # never a hold
         gaps = [e.length for e in run if e.kind == "pause"]
         assert min(gaps) >= PATTER_LEAD_S * RATE  # not in the first seconds after a release
-        assert max(gaps) - min(gaps) <= 1 and len(gaps) == len(lines) + 1  # evenly
+        head = min(round(pause.min_s * RATE), run[-1].end - run[0].start)
+        assert gaps[0] >= head - 1  # the pause's own minimum stays silent first
+        assert max(gaps[1:]) - min(gaps[1:]) <= 1 and len(gaps) == len(lines) + 1  # evenly
+        assert gaps[0] >= max(gaps[1:]) - 1  # the first gap is the even one or longer
         used += [e.ref for e in lines]
     pool = [line.id for line in script.pool("calm")]
     assert used == [pool[i % len(pool)] for i in range(len(used))]  # rotation, no early repeat
@@ -163,6 +166,11 @@ def test_full_keeps_every_section_and_its_silences_short(minutes: int) -> None:
     ending = timeline.total - 60 * RATE
     pauses = [e for e in timeline.of_kind("pause") if e.end < ending]
     assert max(e.length for e in pauses) <= 25 * RATE
+    events = timeline.events
+    after_release = [
+        b for a, b in zip(events, events[1:]) if b.ref == "relax" and not is_patter(a.ref)
+    ]
+    assert after_release and min(e.length for e in after_release) >= 15 * RATE  # before patter
     if minutes >= 20:
         assert any(is_patter(e.ref) for e in timeline.events)
 
