@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 from pathlib import Path
 
 from pipeline.build import BuildOptions, BuildResult, build
 from pipeline.check import PRESETS, check_file
-from pipeline.fit import Range, reachable
+from pipeline.fit import reachable
 from pipeline.sound.voicechain import SYNTHETIC_ENGINES
 from pipeline.template import builtin_routines
 from pipeline.tighten import scaled
@@ -36,10 +37,10 @@ def reach(result: BuildResult) -> str:
     at_pace = reachable(script, clips.frames, rate)
     faster = reachable(script, scaled(clips.frames, synthetic, min(1.0, script.delivery.pace),
                                       rate), rate)  # fmt: skip
-    low = Range(faster.low, faster.low).describe(rate).split(" to ")[0]
+    low = math.ceil(faster.low / rate / 6) / 10  # rounded up to 0.1 min: reachable
     tightened = " (this build was read faster: the range is of the faster clips)"
     note = tightened if at_pace.low > result.timeline.total else ""
-    return f"{at_pace.describe(rate)} at its pace; read faster from {low} min{note}"
+    return f"{at_pace.describe(rate)} at its pace; read faster from {low:.1f} min{note}"
 
 
 def main() -> None:
