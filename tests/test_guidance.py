@@ -101,7 +101,7 @@ def _merged(timeline: Timeline) -> Timeline:
     return replace(timeline, events=tuple(events))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=guided(), data=st.data())
 def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, data) -> None:
     script = expand(document)
