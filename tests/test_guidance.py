@@ -4,6 +4,7 @@ with the timeline exact to the sample. Pure properties first, then real builds d
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def _merged(timeline: Timeline) -> Timeline:
     return replace(timeline, events=tuple(events))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=guided(), data=st.data())
 def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, data) -> None:
     script = expand(document)
@@ -112,7 +113,9 @@ def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, d
     _check_timeline(script, _merged(timeline), target)  # exact, bounds kept, order kept
     played = {c.id.partition(".")[0] for c in timeline.chapters}
     assert {s.id for s in script.sections if s.essential} <= played
-    kinds = {p.kind: p for s in script.sections for p in s.steps if isinstance(p, Pause)}
+    leads = [r.lead for r in script.repeats if r.lead is not None]
+    steps = [p for s in (*script.sections, *leads) for p in s.steps]
+    kinds = {p.kind: p for p in steps if isinstance(p, Pause)}  # a repeat's lead-in too
     used = []
     for run in _pieces(timeline):
         lines = [e for e in run if is_patter(e.ref)]
@@ -168,7 +171,7 @@ def test_full_keeps_every_section_and_its_silences_short(minutes: int) -> None:
     assert max(e.length for e in pauses) <= 25 * RATE
     events = timeline.events
     after_release = [
-        b for a, b in zip(events, events[1:]) if b.ref == "relax" and not is_patter(a.ref)
+        b for a, b in itertools.pairwise(events) if b.ref == "relax" and not is_patter(a.ref)
     ]
     assert after_release and min(e.length for e in after_release) >= 15 * RATE  # before patter
     if minutes >= 20:
