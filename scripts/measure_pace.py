@@ -63,7 +63,14 @@ def main() -> None:
             preset = result.script.loudness if result.script.loudness in PRESETS else "podcast"
             report = check_file(out, preset=preset)
             figures = {f.name: f.value for f in report.figures}
-            every[routine] = {f.name: [f.value, f.unit, f.ok, f.note] for f in report.figures}
+            every[routine] = {
+                f.name: {
+                    "value": f.value,
+                    "unit": f.unit,
+                    "ok": f.ok if f.ok is None else bool(f.ok),
+                }
+                for f in report.figures
+            }
             cells = [f"{figures[n]:.2f}" if figures.get(n) is not None else "-" for n in FIGURES]
             print(f"| `{routine}` | " + " | ".join(cells) + f" | {reach(result)} |", flush=True)
     if args.json:
