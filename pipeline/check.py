@@ -51,6 +51,9 @@ class Figure:
     ok: bool | None = None
     note: str = ""
 
+    def __post_init__(self) -> None:  # a numpy comparison gives np.bool_: `is False` misses it
+        object.__setattr__(self, "ok", None if self.ok is None else bool(self.ok))
+
 
 @dataclass(frozen=True)
 class Report:

@@ -96,3 +96,22 @@ def test_a_file_that_is_not_audio_is_a_user_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(junk)])
     assert result.exit_code == 2
     assert result.output.startswith("pmr: error: ") and str(junk) in result.output
+
+
+def test_a_hold_out_of_tolerance_fails_the_check(good: Path, tmp_path: Path) -> None:
+    # The transcript calls a release line a tense one: the relax after it is measured as a
+    # hold, far from 5 s. The figure is a numpy comparison: the verdict must still say FAIL.
+    copy = tmp_path / "held.mp3"
+    shutil.copy(good, copy)
+    vtt = good.with_suffix(".vtt").read_text(encoding="utf-8")
+    ids = [line for line in vtt.splitlines() if line.endswith(".release")]
+    assert ids, vtt
+    copy.with_suffix(".vtt").write_text(
+        vtt.replace(ids[0] + "\n", ids[0].removesuffix(".release") + ".tense\n", 1),
+        encoding="utf-8",
+    )
+    code, got = figures([str(copy)])
+    assert got["hold (worst)"]["ok"] is False, got["hold (worst)"]
+    assert code == 1
+    result = runner.invoke(app, ["check", str(copy), "--json"])
+    assert json.loads(result.stdout)["ok"] is False
