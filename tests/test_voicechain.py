@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import RenderError
-from pipeline.sound.voicechain import DEFAULT_CHAIN, DRY, chain_for
+from pipeline.sound.voicechain import DEFAULT_CHAIN, DRY, VoiceChain, chain_for
 
 RATE = 44_100
 
@@ -42,9 +42,19 @@ def test_de_esser_turns_down_a_hiss_but_not_a_vowel_under_it() -> None:
     spectrum[(freqs < 5500) | (freqs > 8500)] = 0  # an "s": all its energy in 5.5-8.5 kHz
     s = np.fft.irfft(spectrum, hiss.size).astype(np.float32)
     vowel = tone(220.0, level=0.3) + tone(6000.0, level=0.003)  # a vowel with a little air
-    no_eq = chain_for()
+    no_eq = VoiceChain(deess=True, warmth_db=0.0, presence_db=0.0)  # the de-esser, asked for
     assert band_db(s, 5500, 8500) - band_db(no_eq.apply(s, RATE), 5500, 8500) > 3
     assert band_db(vowel, 5900, 6100) - band_db(no_eq.apply(vowel, RATE), 5900, 6100) < 1
+
+
+def test_the_default_chain_leaves_sibilance_as_it_is() -> None:
+    """The de-esser measured below the dry voice (DNSMOS P.808), so the default has none."""
+    rng = np.random.default_rng(2)
+    spectrum = np.fft.rfft(rng.standard_normal(RATE) * 0.1)
+    freqs = np.fft.rfftfreq(RATE, 1 / RATE)
+    spectrum[(freqs < 5500) | (freqs > 8500)] = 0
+    s = np.fft.irfft(spectrum, RATE).astype(np.float32)
+    assert abs(band_db(s, 5500, 8500) - band_db(DEFAULT_CHAIN.apply(s, RATE), 5500, 8500)) < 1
 
 
 def test_room_adds_early_reflections_only() -> None:

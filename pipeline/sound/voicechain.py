@@ -7,8 +7,9 @@ loudness prediction measures what is really played, and a warm build pays nothin
 Recorded voices are never processed: a person's recording stays as recorded.
 
 - high-pass, 2nd order at 80 Hz: rumble and the synthetic low-frequency hum go, no voice does;
-- de-esser: where the 5-9 kHz band holds more than DEESS_THRESHOLD_DB of a 5 ms window's
-  energy (an "s", "sh"), that band is turned down by half the excess, at most DEESS_MAX_DB;
+- de-esser (off by default, see `deess`): where the 5-9 kHz band holds more than
+  DEESS_THRESHOLD_DB of a 5 ms window's energy (an "s", "sh"), that band is turned down by
+  half the excess, at most DEESS_MAX_DB;
 - EQ: a little warmth (+1 dB at 160 Hz) and presence (+1.5 dB at 3 kHz), both broad;
 - room: short early reflections (8-31 ms, 14-24 dB down), no reverberant tail.
 Units: Hz, dB, seconds. Arrays: mono float32.
@@ -38,7 +39,10 @@ ROOMS = {  # name -> (delay s, gain dB) of each early reflection
 @dataclass(frozen=True)
 class VoiceChain:
     highpass_hz: float = 80.0  # 0: off
-    deess: bool = True
+    # Off by default: on piper-joe it was the one part DNSMOS P.808 scored below the dry
+    # voice (-0.007 +- 0.003); high-pass + EQ without it: -0.002 +- 0.003, no worse
+    # (scripts/voice_quality.py --parts)
+    deess: bool = False
     warmth_db: float = 1.0  # peaking at 160 Hz
     presence_db: float = 1.5  # peaking at 3 kHz
     room: str = "none"
