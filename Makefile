@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 MINUTES ?= 10
 ROUTINE ?= full
 VOICE ?= piper-joe
+BENCH_ARGS ?=  # e.g. --quick (5 and 20 min only), --minutes 10,20
 
 .PHONY: install session test lint format bench clean browser
 
@@ -48,7 +49,7 @@ browser:
 		echo "zbar-tools could not be installed: the QR code tests will be skipped" >&2
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
