@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -9,7 +10,14 @@ from pathlib import Path
 
 from . import __version__
 from .delivery import Delivery, Phrasing, resolve_pace
-from .encode import Mp3Writer, check_output_path, output_lock, output_path
+from .encode import (
+    MasterWriter,
+    Mp3Writer,
+    check_output_path,
+    master_path,
+    output_lock,
+    output_path,
+)
 from .errors import FitError, VoiceError
 from .files import forcing
 from .fit import Timeline, all_fixed, fit, natural_seconds
@@ -75,6 +83,7 @@ class BuildOptions:
     skip: tuple[str, ...] = ()  # muscle groups left out to rest (template/body.py)
     gentle: tuple[str, ...] = ()  # groups tensed at about half strength, or ("all",)
     dominant: str = "left"  # this side comes first in each pair of groups
+    master: Path | None = None  # also write the mixed PCM here (.wav float or .flac 24-bit)
 
     @property
     def body(self) -> Body:
@@ -147,6 +156,9 @@ def _build(
     routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
     inputs = tuple(p for p in (routine_file, bed_file) if p)
     check_output_path(out, inputs, sidecar_owners(out) if options.sidecars else None)
+    master = None if options.master is None else master_path(options.master)
+    if master is not None:
+        check_output_path(master, (*inputs, out))
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
 
@@ -161,7 +173,9 @@ def _build(
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
         with prepare(script, timeline, episode, speakers, now) as pub:
-            measured = _encode(out, timeline, score, bitrate, pub, options.measure, on_progress)
+            measured = _encode(
+                out, timeline, score, bitrate, pub, options.measure, on_progress, master
+            )
         if options.sidecars:
             inputs = {
                 "routine": file_input(routine_file),
@@ -188,10 +202,35 @@ def _encode(
     pub: Prepared,
     measure: bool,
     on_progress: Progress | None,
+    master: Path | None = None,
 ) -> Measured | None:
-    """Render the blocks straight into one ffmpeg process; the loudness it read (or None)."""
+    """Render the blocks straight into one ffmpeg process (and the same blocks into the
+    lossless master, if asked); the loudness it read (or None)."""
     writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
-    with writer(
+    with contextlib.ExitStack() as stack:
+        lossless = None
+        if master is not None:
+            lossless = stack.enter_context(
+                MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
+            )
+        mp3 = stack.enter_context(_mp3_writer(writer, out, timeline, score, bitrate, pub))
+        for block in render_blocks(timeline, score):
+            mp3.write(block)
+            if lossless is not None:
+                lossless.write(block)
+            if on_progress:
+                on_progress("rendering", mp3.frames_written, timeline.total)
+    measured = getattr(mp3, "measured", None)
+    if measure and measured is None:
+        measured = measure_file(out)
+    return measured
+
+
+def _mp3_writer(
+    writer: type[Mp3Writer], out: Path, timeline: Timeline, score: MixScore, bitrate: str,
+    pub: Prepared,
+) -> Mp3Writer:  # fmt: skip
+    return writer(
         out,
         rate_hz=timeline.rate_hz,
         channels=score.channels,
@@ -200,15 +239,7 @@ def _encode(
         metadata=pub.metadata,
         cover=pub.cover,
         finish=pub.finish,
-    ) as mp3:
-        for block in render_blocks(timeline, score):
-            mp3.write(block)
-            if on_progress:
-                on_progress("rendering", mp3.frames_written, timeline.total)
-    measured = getattr(mp3, "measured", None)
-    if measure and measured is None:
-        measured = measure_file(out)
-    return measured
+    )
 
 
 def session_script(options: BuildOptions, language: str = "en") -> Script:

@@ -250,3 +250,36 @@ class Mp3Writer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+MASTER_FORMATS = {  # suffix -> codec arguments and muxer
+    ".wav": (["-c:a", "pcm_f32le"], "wav"),  # 32-bit float: bit for bit what the encoder gets
+    ".flac": (["-c:a", "flac", "-sample_fmt", "s32"], "flac"),  # lossless at 24 bits
+}
+
+
+def master_path(given: Path | str) -> Path:
+    """--master: a file name ending in one of MASTER_FORMATS."""
+    path = Path(given)
+    if path.suffix.lower() not in MASTER_FORMATS:
+        raise EncodeError(
+            f"--master {given}: give a file name ending in {' or '.join(MASTER_FORMATS)}"
+        )
+    return path
+
+
+class MasterWriter(Mp3Writer):
+    """The lossless master: the same PCM blocks the MP3 encoder gets, written as WAV (32-bit
+    float, exact) or FLAC (24-bit), through the same temp-file-then-rename path."""
+
+    def command(self, output: Path) -> list[str]:
+        codec, muxer = MASTER_FORMATS[self.target.suffix.lower()]
+        return [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
+            *codec, *self.tag_args(), "-f", muxer, str(output),
+        ]  # fmt: skip
+
+    def tag_args(self) -> list[str]:
+        """pmr's mark as a comment too: WAV's INFO chunk keeps only the keys it knows."""
+        return [*super().tag_args(), "-metadata", f"comment={mark()}"]

@@ -90,3 +90,58 @@ def test_chunks_rendered_by_separate_processes_equal_the_serial_render(session: 
     with ProcessPoolExecutor(2, mp_context=context) as pool:
         parts = list(pool.map(_chunk, *zip(*[(timeline, score, c) for c in chunks], strict=True)))
     assert np.array_equal(np.concatenate(parts), serial)
+
+
+# --- the lossless master ------------------------------------------------------------------
+
+
+def _dense_build(folder: Path, cache_dir: Path, **options) -> object:
+    routine = folder / "dense.toml"
+    routine.write_text(DENSE, encoding="utf-8")
+    return build(
+        BuildOptions(routine=str(routine), minutes=0.9, out=folder / "s.mp3", cache_dir=cache_dir,
+                     background="ocean", sidecars=False, **options)
+    )  # fmt: skip
+
+
+def test_master_wav_is_the_exact_pcm_and_lines_up_with_the_mp3(
+    tmp_path: Path, cache_dir: Path, decode_mp3
+) -> None:
+    result = _dense_build(tmp_path, cache_dir, master=tmp_path / "s.wav", measure=False)
+    pcm = np.concatenate(list(render_blocks(result.timeline, result.score)))
+    master = decode_mp3(tmp_path / "s.wav").samples  # ffmpeg reads the WAV back
+    assert master.shape == pcm.shape == (result.timeline.total, 2)
+    assert np.array_equal(master, pcm)  # 32-bit float: bit for bit
+    mp3 = decode_mp3(tmp_path / "s.mp3").samples
+    assert mp3.shape == master.shape  # the LAME tag's delay and padding: gapless, same length
+    a, b = mp3[:, 0].astype(np.float64), master[:, 0].astype(np.float64)
+    size = 1 << (2 * a.size).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
+    lags = np.concatenate([corr[-2000:], corr[:2000]])
+    assert int(np.argmax(lags)) - 2000 == 0  # sample for sample once the delay is removed
+    snr = 10 * np.log10(np.sum(b**2) / np.sum((a - b) ** 2))
+    assert snr > 15, snr
+
+
+def test_master_flac_holds_the_pcm_at_24_bits(tmp_path: Path, cache_dir: Path, decode_mp3) -> None:
+    result = _dense_build(tmp_path, cache_dir, master=tmp_path / "s.flac", measure=False)
+    pcm = np.concatenate(list(render_blocks(result.timeline, result.score)))
+    master = decode_mp3(tmp_path / "s.flac").samples
+    assert master.shape == pcm.shape
+    assert np.abs(master - pcm).max() <= 2.0**-23  # within one 24-bit step
+
+
+def test_master_mistakes_exit_2_and_leave_files_alone(tmp_path: Path, mini_routine: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    base = ["build", str(mini_routine), "-m", "1.1", "-o", str(tmp_path / "s.mp3")]
+    bad = runner.invoke(app, [*base, "--master", str(tmp_path / "s.mp4")])
+    assert bad.exit_code == 2 and "pmr: error: --master" in bad.output and ".flac" in bad.output
+    theirs = tmp_path / "mine.wav"
+    theirs.write_bytes(b"not pmr's")
+    kept = runner.invoke(app, [*base, "--master", str(theirs)])
+    assert kept.exit_code == 2 and "pmr did not write it" in kept.output, kept.output
+    assert theirs.read_bytes() == b"not pmr's" and not (tmp_path / "s.mp3").exists()
