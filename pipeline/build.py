@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .chunked import MPEG1_RATES_HZ, encode_session, plan_chunks
 from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import (
     MasterWriter,
@@ -84,6 +86,7 @@ class BuildOptions:
     gentle: tuple[str, ...] = ()  # groups tensed at about half strength, or ("all",)
     dominant: str = "left"  # this side comes first in each pair of groups
     master: Path | None = None  # also write the mixed PCM here (.wav float or .flac 24-bit)
+    jobs: int | None = 1  # chunks encoded at once (chunked.py); None: the cores; 1: serial
 
     @property
     def body(self) -> Body:
@@ -173,8 +176,9 @@ def _build(
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
         with prepare(script, timeline, episode, speakers, now) as pub:
+            jobs = chunk_jobs(options.jobs, timeline, master)
             measured = _encode(
-                out, timeline, score, bitrate, pub, options.measure, on_progress, master
+                out, timeline, score, bitrate, pub, options.measure, on_progress, master, jobs
             )
         if options.sidecars:
             inputs = {
@@ -203,9 +207,14 @@ def _encode(
     measure: bool,
     on_progress: Progress | None,
     master: Path | None = None,
+    jobs: int = 1,
 ) -> Measured | None:
     """Render the blocks straight into one ffmpeg process (and the same blocks into the
-    lossless master, if asked); the loudness it read (or None)."""
+    lossless master, if asked), or in `jobs` chunks at once; the loudness it read (or None)."""
+    if jobs > 1:
+        mp3 = _mp3_writer(Mp3Writer, out, timeline, score, bitrate, pub)
+        encode_session(mp3, timeline, score, jobs, on_progress)
+        return measure_file(out) if measure else None
     writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
     with contextlib.ExitStack() as stack:
         lossless = None
@@ -240,6 +249,15 @@ def _mp3_writer(
         cover=pub.cover,
         finish=pub.finish,
     )
+
+
+def chunk_jobs(jobs: int | None, timeline: Timeline, master: Path | None) -> int:
+    """How many chunks to encode at once: --jobs, else the cores; 1 (the serial path) for a
+    master, a sample rate MPEG-1 has not, or a session too short to split."""
+    wanted = jobs if jobs is not None else os.cpu_count() or 1
+    if wanted <= 1 or master is not None or timeline.rate_hz not in MPEG1_RATES_HZ:
+        return 1
+    return len(plan_chunks(timeline.total, wanted))
 
 
 def session_script(options: BuildOptions, language: str = "en") -> Script:

@@ -165,6 +165,28 @@ class Mp3Writer:
     def complete(self, tmp: Path) -> None:
         """Runs on the finished encode before `finish` and the rename; subclasses add steps."""
 
+    def remux(self, source: Path, dest: Path) -> None:
+        """Stream-copy the MP3 `source` to `dest` with this writer's chapters, tags and cover
+        (no decoding; the muxer writes a new Xing/LAME header, keeping delay and padding)."""
+        run = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
+             "-i", str(source), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
+             *self.tag_args(), "-f", "mp3", str(dest)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise EncodeError(
+                self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
+            )
+
+    def remux_from(self, source: Path) -> None:
+        """The target made from an already encoded MP3 (a chunked encode): remuxed into the
+        temp file, `finish`ed, then renamed into place."""
+        with atomic_path(self.target) as tmp:
+            self.remux(source, tmp)
+            if self.finish is not None:
+                self.finish(tmp)
+
     def __enter__(self) -> Mp3Writer:
         self._file = contextlib.ExitStack()
         self._tmp = self._file.enter_context(atomic_path(self.target))

@@ -6,7 +6,7 @@ Renders the first `--seconds` of a session with pmr's own renderer (warm narrati
 then encodes it with pmr's encoder settings (ffmpeg's libmp3lame, CBR) as:
 - one pass, bit reservoir on (pmr today) and off;
 - two halves with the reservoir off, the second starting P frames (1152 samples) before the
-  join frame and its first P frames dropped, joined at the frame boundary (P = 0, 1, 2).
+  join frame and its first P frames dropped, joined at the frame boundary (P = 0 to 3).
 Chunk one is encoded two frames past the join so its last kept frames see what follows.
 Every stream is written raw (no Xing/LAME frame, no ID3), decoded by ffmpeg and compared with
 the source after the decoder's delay: decoded length, SNR per window (0.1 s and 20 ms: the
@@ -141,7 +141,7 @@ def main() -> int:
         "one pass, reservoir on": encode(pcm, True),
         "one pass, reservoir off": encode(pcm, False),
     }
-    for pre in (0, 1, 2):
+    for pre in (0, 1, 2, 3):
         streams[f"2 chunks, pre-roll {pre}"] = joined(pcm, join, pre)
     decoded = {name: decode(s, channels) for name, s in streams.items()}
     reference = decoded["one pass, reservoir off"]

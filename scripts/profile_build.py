@@ -104,13 +104,14 @@ def main() -> int:
     parser.add_argument("-m", "--minutes", default="10")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pstats", type=Path)
-    parser.add_argument("--repeat", type=int, default=2, help="CPU-split runs (median-free: all)")
+    parser.add_argument("--repeat", type=int, default=2, help="CPU-split runs (each printed)")
+    parser.add_argument("-j", "--jobs", default="1", help="pmr build --jobs (1: serial)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PMR_CACHE_DIR=os.environ.get("PMR_CACHE_DIR", str(OUT / "cache")))
     os.environ.update(env)
     out = OUT / f"{args.routine}-{args.minutes}.mp3"
-    build_args = [args.routine, "-m", args.minutes, "--out", str(out), "--force"]
+    build_args = [args.routine, "-m", args.minutes, "--out", str(out), "--force", "-j", args.jobs]
     subprocess.run(
         [str(BIN / "pmr"), "build", *build_args, "-q"],
         env=env,

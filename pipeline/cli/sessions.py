@@ -109,6 +109,16 @@ def build_command(
             help="Also write the mixed PCM losslessly: FILE.wav (32-bit float) or FILE.flac.",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Chunks rendered and encoded at once [default: the cores; 1 is the serial "
+            "path, and so are sessions under ~2 min and builds with --master].",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes (or the routine's own length).
@@ -138,6 +148,7 @@ def build_command(
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
         pace=pace, room=room, voice_chain=voice_chain,
         skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant, master=master,
+        jobs=jobs,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))

@@ -104,16 +104,7 @@ class MeteredMp3Writer(Mp3Writer):
             return
         remuxed = tmp.with_name(tmp.name + ".mux")
         try:
-            run = subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
-                 "-i", str(tmp), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
-                 *self.tag_args(), "-f", "mp3", str(remuxed)],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            )  # fmt: skip
-            if run.returncode != 0:
-                raise EncodeError(
-                    self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
-                )
+            self.remux(tmp, remuxed)
             os.replace(remuxed, tmp)
         finally:
             remuxed.unlink(missing_ok=True)
