@@ -21,6 +21,7 @@ audio they encode is bit-identical to the serial render's.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import struct
 import subprocess
 import tempfile
@@ -120,30 +121,33 @@ def frames(stream: bytes) -> list[memoryview]:
 
 
 def join(parts: list[tuple[Chunk, Path]], total: int, out: Path) -> None:
-    """Concatenate the chunks' kept frames behind chunk 0's Xing/LAME frame, fixed for the
-    whole stream."""
+    """Write the chunks' kept frames behind chunk 0's Xing/LAME frame, one chunk in memory at
+    a time, then the Xing/LAME frame completed for the whole stream over its placeholder."""
     head: bytearray | None = None
-    kept: list[memoryview] = []
-    for chunk, path in parts:
-        got = frames(path.read_bytes())
-        if chunk.index == 0:
-            head, got = bytearray(got[0]), got[1:]
-        got = got[chunk.skip :]
-        if chunk.stop is not None:
-            got = got[: chunk.stop - chunk.first]
-        kept += got
-    assert head is not None
-    fix_info_frame(head, len(kept), sum(len(f) for f in kept), total)
+    count = size = 0
     with open(out, "wb") as file:
+        for chunk, path in parts:
+            got = frames(path.read_bytes())
+            if chunk.index == 0:
+                head, got = bytearray(got[0]), got[1:]
+                file.write(head)
+            got = got[chunk.skip :]
+            if chunk.stop is not None:
+                got = got[: chunk.stop - chunk.first]
+            for frame in got:
+                file.write(frame)
+            count, size = count + len(got), size + sum(len(f) for f in got)
+            path.unlink()
+        assert head is not None
+        fix_info_frame(head, count, size, total)
+        file.seek(0)
         file.write(head)
-        for frame in kept:
-            file.write(frame)
 
 
 def fix_info_frame(head: bytearray, count: int, audio_bytes: int, total: int) -> None:
     """Frame count, bytes, end padding and tag CRC of a Xing/LAME ('Info') frame."""
     at = next((i for i in (36, 21) if head[i : i + 4] in (b"Info", b"Xing")), None)
-    if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc"):
+    if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc", b"Lavf"):
         raise EncodeError("chunked encode: chunk 0 has no Xing/LAME frame to complete")
     struct.pack_into(">II", head, at + 8, count, audio_bytes + len(head))
     lame = at + 120
@@ -169,6 +173,13 @@ def crc16(data: bytes) -> int:
 _SESSION: tuple[Timeline, MixScore] | None = None  # what forked workers render (shared pages)
 
 
+def _worker_signals() -> None:
+    """A forked worker ends on the parent's word (Pool.terminate: SIGTERM), quietly; Ctrl-C
+    is the parent's to handle (it terminates the pool), not the boundary's it inherited."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _encode_forked(chunk: Chunk, bitrate: str, out: Path) -> Path:
     assert _SESSION is not None
     return encode_chunk(*_SESSION, chunk, bitrate, out)
@@ -191,7 +202,7 @@ def encode_session(
         paths = [Path(folder) / f"chunk-{c.index}.mp3" for c in chunks]
         _SESSION, done = (timeline, score), 0
         try:
-            with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+            with multiprocessing.get_context("fork").Pool(len(chunks), _worker_signals) as pool:
                 results = [
                     pool.apply_async(_encode_forked, (c, writer.bitrate, p))
                     for c, p in zip(chunks, paths, strict=True)
