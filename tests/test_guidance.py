@@ -4,6 +4,7 @@ with the timeline exact to the sample. Pure properties first, then real builds d
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,7 +169,7 @@ def test_full_keeps_every_section_and_its_silences_short(minutes: int) -> None:
     assert max(e.length for e in pauses) <= 25 * RATE
     events = timeline.events
     after_release = [
-        b for a, b in zip(events, events[1:]) if b.ref == "relax" and not is_patter(a.ref)
+        b for a, b in itertools.pairwise(events) if b.ref == "relax" and not is_patter(a.ref)
     ]
     assert after_release and min(e.length for e in after_release) >= 15 * RATE  # before patter
     if minutes >= 20:

@@ -56,22 +56,12 @@ def wait_for_encoding(proc: subprocess.Popen, folder: Path) -> psutil.Process:
 
 @pytest.fixture
 def long_build(tmp_path: Path, mini_routine: Path, cache_dir: Path):
-    """A 2-minute build (long enough to interrupt) into its own folder, cache warmed first."""
+    """A 2-minute build (long enough to interrupt) into its own folder, its lines synthesized
+    first (so the build reaches the encoder at once)."""
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "build",
-            str(mini_routine),
-            "-m",
-            "1.1",
-            "--out",
-            str(tmp_path / "warm.mp3"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+        [sys.executable, "-m", "pipeline", "narrate", str(mini_routine)],
+        check=True, capture_output=True,
+    )  # fmt: skip
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     return mini_routine, out_dir
