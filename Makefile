@@ -35,9 +35,9 @@ format: $(STAMP)
 test: lint browser
 	$(BIN)/python -m pytest -q
 
-# Debian packages for the tests that read pages and QR codes back: headless Chromium (index
-# page) and zbar-tools (zbarimg decodes the share QR code). Installed when missing and we are
-# root, as on CI; elsewhere those tests are skipped and say why.
+# Debian packages for the tests that read outputs back: headless Chromium (index page),
+# zbar-tools (zbarimg decodes the share QR code) and mp3val (checks chunked MP3s). Installed
+# when missing and we are root, as on CI; elsewhere those tests are skipped and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -47,6 +47,10 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends zbar-tools >/dev/null; } || \
 		echo "zbar-tools could not be installed: the QR code tests will be skipped" >&2
+	@command -v mp3val >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends mp3val >/dev/null; } || \
+		echo "mp3val could not be installed: the chunked MP3 validity test will be skipped" >&2
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)

@@ -4,6 +4,8 @@ PCM, decoded by ffmpeg and measured window by window; its Xing/LAME header read 
 from __future__ import annotations
 
 import itertools
+import re
+import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -117,3 +119,15 @@ def test_chunked_mp3_has_one_correct_lame_header_tags_and_chapters(pair: dict) -
     assert "made by pmr" in two and "attached pic" in two
     assert chunked.measured is not None and serial.measured is not None
     assert abs(chunked.measured.lufs - serial.measured.lufs) < 0.3
+
+
+def test_mp3val_finds_nothing_wrong_in_the_joined_stream(pair: dict) -> None:
+    if shutil.which("mp3val") is None:
+        pytest.skip("mp3val is not installed (make test installs Debian's mp3val as root)")
+    reports = []
+    for result in (pair[1], pair[2]):
+        run = subprocess.run(["mp3val", str(result.path)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert "WARNING" not in run.stdout and "ERROR" not in run.stdout, run.stdout
+        reports.append(re.search(r"(\d+) MPEG frames", run.stdout))
+    assert reports[0] and reports[1] and reports[0][1] == reports[1][1]  # as many frames
