@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encode import Mp3Writer, ffmpeg_exe
+from .encode import Mp3Writer, failure_text, ffmpeg_exe
 from .errors import EncodeError
 from .fit import Timeline
 from .render import Renderer
@@ -84,9 +84,10 @@ def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Pa
 
 
 def encode_chunk(
-    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path
 ) -> Path:
-    """Render the chunk's PCM (on the serial block grid) into its own encoder."""
+    """Render the chunk's PCM (on the serial block grid) into its own encoder; a failure
+    names `target`, the MP3 the chunk is for."""
     renderer = Renderer(timeline, score)
     command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
     with tempfile.TemporaryFile() as log:
@@ -101,9 +102,10 @@ def encode_chunk(
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        if proc.wait() != 0:
+        if (code := proc.wait()) != 0:
             log.seek(0)
-            raise EncodeError(f"ffmpeg failed encoding chunk {chunk.index}: {log.read()[-300:]!r}")
+            errors = " / ".join(log.read().decode(errors="replace").strip().splitlines()[-3:])
+            raise EncodeError(failure_text(target, code, errors or "no message"))
     return out
 
 
@@ -180,9 +182,9 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _encode_forked(chunk: Chunk, bitrate: str, out: Path) -> Path:
+def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> Path:
     assert _SESSION is not None
-    return encode_chunk(*_SESSION, chunk, bitrate, out)
+    return encode_chunk(*_SESSION, chunk, bitrate, out, target)
 
 
 def encode_session(
@@ -204,7 +206,7 @@ def encode_session(
         try:
             with multiprocessing.get_context("fork").Pool(len(chunks), _worker_signals) as pool:
                 results = [
-                    pool.apply_async(_encode_forked, (c, writer.bitrate, p))
+                    pool.apply_async(_encode_forked, (c, writer.bitrate, p, writer.target))
                     for c, p in zip(chunks, paths, strict=True)
                 ]
                 for chunk, result in zip(chunks, results, strict=True):

@@ -87,6 +87,16 @@ def check_output_path(
     return target
 
 
+def failure_text(target: Path, code: int, errors: str) -> str:
+    """What a failed ffmpeg writing `target` (exit `code`, its last `errors`) tells the user."""
+    if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
+        return (
+            f"{target}: no space left to write it (disk full or file size limit); "
+            "free some space or pick another --out"
+        )
+    return f"ffmpeg failed (exit {code}) encoding {target}: {errors}"
+
+
 @dataclass(frozen=True)
 class Mp3Output:
     """The end of the encoder's command: what the encode maps and where its stream is muxed.
@@ -247,12 +257,7 @@ class Mp3Writer:
         return self._failure_text(code, self._errors())
 
     def _failure_text(self, code: int, errors: str) -> str:
-        if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
-            return (
-                f"{self.target}: no space left to write it (disk full or file size limit); "
-                "free some space or pick another --out"
-            )
-        return f"ffmpeg failed (exit {code}) encoding {self.target}: {errors}"
+        return failure_text(self.target, code, errors)
 
     def _errors(self) -> str:
         if self._log is None:
