@@ -36,7 +36,7 @@ from .publish import (
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
-from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
+from .sound.meter import Measured, MeteredMp3Writer, StreamMeter, can_tee, measure_file
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
@@ -213,8 +213,12 @@ def _encode(
     lossless master, if asked), or in `jobs` chunks at once; the loudness it read (or None)."""
     if jobs > 1:
         mp3 = _mp3_writer(Mp3Writer, out, timeline, score, bitrate, pub)
-        encode_session(mp3, timeline, score, jobs, on_progress)
-        return measure_file(out) if measure else None
+        if not measure:
+            encode_session(mp3, timeline, score, jobs, on_progress)
+            return None
+        with StreamMeter(out) as meter:
+            encode_session(mp3, timeline, score, jobs, on_progress, meter.feed)
+        return meter.measured or measure_file(out)
     writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
     with contextlib.ExitStack() as stack:
         lossless = None

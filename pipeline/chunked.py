@@ -42,6 +42,7 @@ from .tuning import BLOCK_FRAMES
 FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
 PRE_ROLL, POST_ROLL = 2, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
+CHUNKS_PER_JOB = 3  # so the meter follows the joins while later chunks still encode
 _KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 MPEG1_RATES_HZ = (44100, 48000, 32000)  # by the header's index; others are MPEG-2 (576)
 
@@ -122,28 +123,38 @@ def frames(stream: bytes) -> list[memoryview]:
     return out
 
 
-def join(parts: list[tuple[Chunk, Path]], total: int, out: Path) -> None:
-    """Write the chunks' kept frames behind chunk 0's Xing/LAME frame, one chunk in memory at
-    a time, then the Xing/LAME frame completed for the whole stream over its placeholder."""
-    head: bytearray | None = None
-    count = size = 0
-    with open(out, "wb") as file:
-        for chunk, path in parts:
-            got = frames(path.read_bytes())
-            if chunk.index == 0:
-                head, got = bytearray(got[0]), got[1:]
-                file.write(head)
-            got = got[chunk.skip :]
-            if chunk.stop is not None:
-                got = got[: chunk.stop - chunk.first]
-            for frame in got:
-                file.write(frame)
-            count, size = count + len(got), size + sum(len(f) for f in got)
-            path.unlink()
-        assert head is not None
-        fix_info_frame(head, count, size, total)
-        file.seek(0)
-        file.write(head)
+class Joiner:
+    """The joined stream, written chunk by chunk as chunks finish (in order, one in memory at
+    a time): their kept frames behind chunk 0's Xing/LAME frame, each chunk's frames also
+    given to `feed` (the loudness meter), and at `close` the Xing/LAME frame completed for the
+    whole stream over its placeholder."""
+
+    def __init__(self, out: Path, total: int, feed: Callable[[bytes], None] | None) -> None:
+        self.file, self.total, self.feed = open(out, "wb"), total, feed  # noqa: SIM115
+        self.head: bytearray | None = None
+        self.count = self.size = 0
+
+    def add(self, chunk: Chunk, path: Path) -> None:
+        got = frames(path.read_bytes())
+        if chunk.index == 0:
+            self.head, got = bytearray(got[0]), got[1:]
+            self.file.write(self.head)
+        got = got[chunk.skip :]
+        if chunk.stop is not None:
+            got = got[: chunk.stop - chunk.first]
+        data = b"".join(got)
+        self.file.write(data)
+        if self.feed is not None:
+            self.feed(data)
+        self.count, self.size = self.count + len(got), self.size + len(data)
+        path.unlink()
+
+    def close(self) -> None:
+        with self.file:
+            assert self.head is not None
+            fix_info_frame(self.head, self.count, self.size, self.total)
+            self.file.seek(0)
+            self.file.write(self.head)
 
 
 def fix_info_frame(head: bytearray, count: int, audio_bytes: int, total: int) -> None:
@@ -193,29 +204,36 @@ def encode_session(
     score: MixScore,
     jobs: int,
     on_progress: Callable[[str, int, int], None] | None = None,
+    feed: Callable[[bytes], None] | None = None,
 ) -> None:
     """Encode the session in chunks on `jobs` processes into `writer`'s target (through its
-    temp file, remux and rename, as a serial encode). Workers are forked: the plan and the
-    narration are shared with them page for page, not copied; any failure or interruption
-    terminates them (their encoders then see their input end)."""
+    temp file, remux and rename, as a serial encode); `feed` gets the joined audio frames as
+    they are joined (a meter then runs while later chunks encode, not after them all).
+
+    Workers are forked: the plan and the narration are shared with them page for page, not
+    copied; any failure or interruption terminates them (their encoders then see their input
+    end). There are CHUNKS_PER_JOB chunks a worker, joined as they finish, in order."""
     global _SESSION
-    chunks = plan_chunks(timeline.total, jobs)
+    chunks = plan_chunks(timeline.total, jobs * CHUNKS_PER_JOB)
     with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
-        paths = [Path(folder) / f"chunk-{c.index}.mp3" for c in chunks]
-        _SESSION, done = (timeline, score), 0
+        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total, feed)
+        _SESSION = (timeline, score)
         try:
-            with multiprocessing.get_context("fork").Pool(len(chunks), _worker_signals) as pool:
+            workers = min(jobs, len(chunks))
+            with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
                 results = [
-                    pool.apply_async(_encode_forked, (c, writer.bitrate, p, writer.target))
-                    for c, p in zip(chunks, paths, strict=True)
-                ]
+                    pool.apply_async(_encode_forked, (c, writer.bitrate, Path(folder) /
+                                     f"chunk-{c.index}.mp3", writer.target))
+                    for c in chunks
+                ]  # fmt: skip
                 for chunk, result in zip(chunks, results, strict=True):
-                    result.get()
-                    done += chunk.end - chunk.start
+                    joiner.add(chunk, result.get())
                     if on_progress:
-                        on_progress("rendering", min(done, timeline.total), timeline.total)
+                        on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
+        except BaseException:
+            joiner.file.close()
+            raise
         finally:
             _SESSION = None
-        joined = Path(folder) / "joined.mp3"
-        join(list(zip(chunks, paths, strict=True)), timeline.total, joined)
-        writer.remux_from(joined)
+        joiner.close()
+        writer.remux_from(Path(folder) / "joined.mp3")
