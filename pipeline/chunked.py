@@ -20,6 +20,8 @@ audio they encode is bit-identical to the serial render's.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import signal
 import struct
@@ -183,14 +185,18 @@ def crc16(data: bytes) -> int:
     return crc
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 _SESSION: tuple[Timeline, MixScore] | None = None  # what forked workers render (shared pages)
 
 
 def _worker_signals() -> None:
-    """A forked worker ends on the parent's word (Pool.terminate: SIGTERM), quietly; Ctrl-C
-    is the parent's to handle (it terminates the pool), not the boundary's it inherited."""
+    """A forked worker ends on the parent's word (Pool.terminate: SIGTERM), quietly, or when
+    the parent dies (even by SIGKILL); Ctrl-C is the parent's to handle (it terminates the
+    pool), not the boundary's it inherited. Its encoder then sees its input end."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, even
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # killed
 
 
 def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> Path:
