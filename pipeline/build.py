@@ -52,6 +52,7 @@ MAX_MINUTES = 600.0
 DEFAULT_BACKGROUND = "pad"
 DEFAULT_LOUDNESS = "podcast"
 DEFAULT_MINUTES = 10.0  # a build without --minutes of a routine that sets no length
+AUTO_CHUNKED_S = 300.0  # without --jobs, sessions this long are encoded in chunks on every core
 
 
 @dataclass(frozen=True)
@@ -256,9 +257,12 @@ def _mp3_writer(
 
 
 def chunk_jobs(jobs: int | None, timeline: Timeline, master: Path | None) -> int:
-    """How many chunks to encode at once: --jobs, else the cores; 1 (the serial path) for a
-    master, a sample rate MPEG-1 has not, or a session too short to split."""
-    wanted = jobs if jobs is not None else os.cpu_count() or 1
+    """How many chunks to encode at once: --jobs, else the cores from AUTO_CHUNKED_S on; 1
+    (the serial path) for a master, a sample rate MPEG-1 has not, or a session too short to
+    split."""
+    wanted = jobs
+    if wanted is None:
+        wanted = (os.cpu_count() or 1) if timeline.seconds >= AUTO_CHUNKED_S else 1
     if wanted <= 1 or master is not None or timeline.rate_hz not in MPEG1_RATES_HZ:
         return 1
     return len(plan_chunks(timeline.total, wanted))

@@ -3,20 +3,27 @@ PCM, decoded by ffmpeg and measured window by window; its Xing/LAME header read 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import shutil
+import signal
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from pipeline.build import BuildOptions, build
 from pipeline.chunked import FRAME, plan_chunks
 from pipeline.encode import ffmpeg_exe
 from pipeline.render import render_blocks
+
+from .test_reliability import long_build as long_build
+from .test_reliability import pmr
 
 RATE = 44_100
 WINDOW = RATE // 50  # 20 ms
@@ -131,3 +138,42 @@ def test_mp3val_finds_nothing_wrong_in_the_joined_stream(pair: dict) -> None:
         assert "WARNING" not in run.stdout and "ERROR" not in run.stdout, run.stdout
         reports.append(re.search(r"(\d+) MPEG frames", run.stdout))
     assert reports[0] and reports[1] and reports[0][1] == reports[1][1]  # as many frames
+
+
+def _chunk_encoders(proc: subprocess.Popen) -> list[psutil.Process]:
+    """Wait until the chunks' encoders (the workers' ffmpeg children) are running."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = []
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "-reservoir" in child.cmdline():
+                    found.append(child)
+        if len(found) >= 2:
+            return found
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("the chunks never started encoding")
+
+
+def test_sigterm_ends_every_worker_and_leaves_nothing(long_build: tuple) -> None:
+    routine, out_dir = long_build
+    proc = pmr("build", str(routine), "-m", "2", "-j", "2", "--out", str(out_dir / "s.mp3"))
+    encoders = _chunk_encoders(proc)
+    tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in stderr, stderr
+    assert list(out_dir.iterdir()) == []
+    _, alive = psutil.wait_procs([*tree[1:], *encoders], timeout=10)
+    assert alive == []
+
+
+def test_a_crashed_chunk_encoder_is_a_clear_error(long_build: tuple) -> None:
+    routine, out_dir = long_build
+    proc = pmr("build", str(routine), "-m", "2", "-j", "2", "--out", str(out_dir / "s.mp3"))
+    _chunk_encoders(proc)[-1].kill()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2, stderr
+    assert "ffmpeg failed" in stderr and "Traceback" not in stderr
+    assert list(out_dir.iterdir()) == []

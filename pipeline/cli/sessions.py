@@ -115,8 +115,8 @@ def build_command(
             "--jobs",
             "-j",
             min=1,
-            help="Chunks rendered and encoded at once [default: the cores; 1 is the serial "
-            "path, and so are sessions under ~2 min and builds with --master].",
+            help="Chunks rendered and encoded at once [default: the cores from 5 min on, "
+            "else 1: the serial path, which builds with --master also take].",
         ),
     ] = None,
     quiet: Quiet = False,
