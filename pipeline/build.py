@@ -265,7 +265,7 @@ def chunk_jobs(jobs: int | None, timeline: Timeline, master: Path | None) -> int
         wanted = (os.cpu_count() or 1) if timeline.seconds >= AUTO_CHUNKED_S else 1
     if wanted <= 1 or master is not None or timeline.rate_hz not in MPEG1_RATES_HZ:
         return 1
-    return len(plan_chunks(timeline.total, wanted))
+    return wanted if len(plan_chunks(timeline.total, wanted)) > 1 else 1
 
 
 def session_script(options: BuildOptions, language: str = "en") -> Script:

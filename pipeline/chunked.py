@@ -44,6 +44,7 @@ from .tuning import BLOCK_FRAMES
 FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
 PRE_ROLL, POST_ROLL = 2, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
+MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
 CHUNKS_PER_JOB = 3  # so the meter follows the joins while later chunks still encode
 _KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 MPEG1_RATES_HZ = (44100, 48000, 32000)  # by the header's index; others are MPEG-2 (576)
@@ -64,9 +65,10 @@ class Chunk:
 
 
 def plan_chunks(total: int, jobs: int) -> list[Chunk]:
-    """At most `jobs` chunks of whole MP3 frames over `total` PCM frames."""
+    """At most `jobs` chunks of whole MP3 frames over `total` PCM frames, or more where a
+    chunk would be longer than MAX_CHUNK_FRAMES (what the join holds stays flat)."""
     frames = -(-total // FRAME)
-    count = max(1, min(jobs, frames // MIN_CHUNK_FRAMES))
+    count = max(1, min(jobs, frames // MIN_CHUNK_FRAMES), -(-frames // MAX_CHUNK_FRAMES))
     cuts = [round(frames * k / count) for k in range(count + 1)]
     chunks = []
     for k in range(count):
@@ -112,15 +114,15 @@ def encode_chunk(
     return out
 
 
-def frames(stream: bytes) -> list[memoryview]:
-    """The MPEG audio frames of a raw stream, split by their headers' sizes."""
-    view, out, at = memoryview(stream), [], 0
+def frame_spans(stream: bytes) -> list[tuple[int, int]]:
+    """(start, end) bytes of each MPEG-1 Layer III frame of a raw stream, by its header."""
+    out, at = [], 0
     while at + 4 <= len(stream):
         b1, b2 = stream[at + 1], stream[at + 2]
         if stream[at] != 0xFF or (b1 & 0xFE) != 0xFA or b2 >> 4 in (0, 15) or (b2 >> 2) & 3 == 3:
             raise EncodeError(f"chunked encode: no MPEG-1 Layer III frame at byte {at}")
         size = 144000 * _KBPS[b2 >> 4] // MPEG1_RATES_HZ[(b2 >> 2) & 3] + ((b2 >> 1) & 1)
-        out.append(view[at : at + size])
+        out.append((at, at + size))
         at += size
     return out
 
@@ -131,24 +133,26 @@ class Joiner:
     given to `feed` (the loudness meter), and at `close` the Xing/LAME frame completed for the
     whole stream over its placeholder."""
 
-    def __init__(self, out: Path, total: int, feed: Callable[[bytes], None] | None) -> None:
+    def __init__(self, out: Path, total: int, feed: Callable[[memoryview], None] | None) -> None:
         self.file, self.total, self.feed = open(out, "wb"), total, feed  # noqa: SIM115
         self.head: bytearray | None = None
         self.count = self.size = 0
 
     def add(self, chunk: Chunk, path: Path) -> None:
-        got = frames(path.read_bytes())
+        stream = path.read_bytes()
+        spans = frame_spans(stream)
         if chunk.index == 0:
-            self.head, got = bytearray(got[0]), got[1:]
+            self.head, spans = bytearray(stream[slice(*spans[0])]), spans[1:]
             self.file.write(self.head)
-        got = got[chunk.skip :]
+        spans = spans[chunk.skip :]
         if chunk.stop is not None:
-            got = got[: chunk.stop - chunk.first]
-        data = b"".join(got)
-        self.file.write(data)
-        if self.feed is not None:
-            self.feed(data)
-        self.count, self.size = self.count + len(got), self.size + len(data)
+            spans = spans[: chunk.stop - chunk.first]
+        if spans:  # the kept frames are one stretch of the chunk's bytes: no copy
+            kept = memoryview(stream)[spans[0][0] : spans[-1][1]]
+            self.file.write(kept)
+            if self.feed is not None:
+                self.feed(kept)
+            self.count, self.size = self.count + len(spans), self.size + len(kept)
         path.unlink()
 
     def close(self) -> None:
@@ -210,7 +214,7 @@ def encode_session(
     score: MixScore,
     jobs: int,
     on_progress: Callable[[str, int, int], None] | None = None,
-    feed: Callable[[bytes], None] | None = None,
+    feed: Callable[[memoryview], None] | None = None,
 ) -> None:
     """Encode the session in chunks on `jobs` processes into `writer`'s target (through its
     temp file, remux and rename, as a serial encode); `feed` gets the joined audio frames as

@@ -157,7 +157,7 @@ class StreamMeter:
             raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
         return self
 
-    def feed(self, frames: bytes) -> None:
+    def feed(self, frames: bytes | memoryview) -> None:
         assert self._proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # a failed meter: measured stays None
             self._proc.stdin.write(frames)
