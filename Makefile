@@ -32,8 +32,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# One worker per core; a file's tests stay on one worker (its module fixtures are built once).
 test: lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Debian packages for the tests that read outputs back: headless Chromium (index page),
 # zbar-tools (zbarimg decodes the share QR code) and mp3val (checks chunked MP3s). Installed

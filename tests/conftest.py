@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +61,13 @@ release = "And release."
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run's warm clip cache: each line is synthesized by Piper once. Tests never write
-    here: each gets a hard-linked copy (`cache_dir`), and what it adds is linked back after."""
-    return tmp_path_factory.mktemp("clip-cache")
+    here: each gets a hard-linked copy (`cache_dir`), and what it adds is linked back after.
+    One for all pytest-xdist workers of the run (their temp folders share a parent)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return tmp_path_factory.mktemp("clip-cache")
+    folder = tmp_path_factory.getbasetemp().parent / "clip-cache"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -73,7 +78,8 @@ def _link_tree(source: Path, target: Path) -> None:
             copy = target / path.relative_to(source)
             if not copy.exists():
                 copy.parent.mkdir(parents=True, exist_ok=True)
-                os.link(path, copy)
+                with suppress(FileExistsError):  # another worker linked it first
+                    os.link(path, copy)
 
 
 @contextmanager

@@ -101,7 +101,7 @@ def _merged(timeline: Timeline) -> Timeline:
     return replace(timeline, events=tuple(events))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=guided(), data=st.data())
 def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, data) -> None:
     script = expand(document)
@@ -113,7 +113,9 @@ def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, d
     _check_timeline(script, _merged(timeline), target)  # exact, bounds kept, order kept
     played = {c.id.partition(".")[0] for c in timeline.chapters}
     assert {s.id for s in script.sections if s.essential} <= played
-    kinds = {p.kind: p for s in script.sections for p in s.steps if isinstance(p, Pause)}
+    leads = [r.lead for r in script.repeats if r.lead is not None]
+    steps = [p for s in (*script.sections, *leads) for p in s.steps]
+    kinds = {p.kind: p for p in steps if isinstance(p, Pause)}  # a repeat's lead-in too
     used = []
     for run in _pieces(timeline):
         lines = [e for e in run if is_patter(e.ref)]
