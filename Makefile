@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 MINUTES ?= 10
 ROUTINE ?= full
 VOICE ?= piper-joe
+BENCH_ARGS ?=  # e.g. --quick (5 and 20 min only), --minutes 10,20
 
 .PHONY: install session test lint format bench clean browser
 
@@ -35,9 +36,9 @@ format: $(STAMP)
 test: lint browser
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
-# Debian packages for the tests that read pages and QR codes back: headless Chromium (index
-# page) and zbar-tools (zbarimg decodes the share QR code). Installed when missing and we are
-# root, as on CI; elsewhere those tests are skipped and say why.
+# Debian packages for the tests that read outputs back: headless Chromium (index page),
+# zbar-tools (zbarimg decodes the share QR code) and mp3val (checks chunked MP3s). Installed
+# when missing and we are root, as on CI; elsewhere those tests are skipped and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -47,9 +48,13 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends zbar-tools >/dev/null; } || \
 		echo "zbar-tools could not be installed: the QR code tests will be skipped" >&2
+	@command -v mp3val >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends mp3val >/dev/null; } || \
+		echo "mp3val could not be installed: the chunked MP3 validity test will be skipped" >&2
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .chunked import MPEG1_RATES_HZ, encode_session, plan_chunks
 from .delivery import Delivery, Phrasing, resolve_pace
-from .encode import Mp3Writer, check_output_path, output_lock, output_path
+from .encode import (
+    MasterWriter,
+    Mp3Writer,
+    check_output_path,
+    master_path,
+    output_lock,
+    output_path,
+)
 from .errors import FitError, VoiceError
 from .files import forcing
 from .fit import Timeline, all_fixed, fit, natural_seconds
@@ -26,7 +36,7 @@ from .publish import (
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
-from .sound.meter import Measured, MeteredMp3Writer, can_tee, measure_file
+from .sound.meter import Measured, MeteredMp3Writer, StreamMeter, can_tee, measure_file
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
@@ -42,6 +52,7 @@ MAX_MINUTES = 600.0
 DEFAULT_BACKGROUND = "pad"
 DEFAULT_LOUDNESS = "podcast"
 DEFAULT_MINUTES = 10.0  # a build without --minutes of a routine that sets no length
+AUTO_CHUNKED_S = 300.0  # without --jobs, sessions this long are encoded in chunks on every core
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,8 @@ class BuildOptions:
     skip: tuple[str, ...] = ()  # muscle groups left out to rest (template/body.py)
     gentle: tuple[str, ...] = ()  # groups tensed at about half strength, or ("all",)
     dominant: str = "left"  # this side comes first in each pair of groups
+    master: Path | None = None  # also write the mixed PCM here (.wav float or .flac 24-bit)
+    jobs: int | None = 1  # chunks encoded at once (chunked.py); None: the cores; 1: serial
 
     @property
     def body(self) -> Body:
@@ -147,6 +160,9 @@ def _build(
     routine_file, bed_file = resolve_routine(options.routine), resolve(options.background).path
     inputs = tuple(p for p in (routine_file, bed_file) if p)
     check_output_path(out, inputs, sidecar_owners(out) if options.sidecars else None)
+    master = None if options.master is None else master_path(options.master)
+    if master is not None:
+        check_output_path(master, (*inputs, out))
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
 
@@ -161,7 +177,10 @@ def _build(
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
         with prepare(script, timeline, episode, speakers, now) as pub:
-            measured = _encode(out, timeline, score, bitrate, pub, options.measure, on_progress)
+            jobs = chunk_jobs(options.jobs, timeline, master)
+            measured = _encode(
+                out, timeline, score, bitrate, pub, options.measure, on_progress, master, jobs
+            )
         if options.sidecars:
             inputs = {
                 "routine": file_input(routine_file),
@@ -188,10 +207,44 @@ def _encode(
     pub: Prepared,
     measure: bool,
     on_progress: Progress | None,
+    master: Path | None = None,
+    jobs: int = 1,
 ) -> Measured | None:
-    """Render the blocks straight into one ffmpeg process; the loudness it read (or None)."""
+    """Render the blocks straight into one ffmpeg process (and the same blocks into the
+    lossless master, if asked), or in `jobs` chunks at once; the loudness it read (or None)."""
+    if jobs > 1:
+        mp3 = _mp3_writer(Mp3Writer, out, timeline, score, bitrate, pub)
+        if not measure:
+            encode_session(mp3, timeline, score, jobs, on_progress)
+            return None
+        with StreamMeter(out) as meter:
+            encode_session(mp3, timeline, score, jobs, on_progress, meter.feed)
+        return meter.measured or measure_file(out)
     writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
-    with writer(
+    with contextlib.ExitStack() as stack:
+        lossless = None
+        if master is not None:
+            lossless = stack.enter_context(
+                MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
+            )
+        mp3 = stack.enter_context(_mp3_writer(writer, out, timeline, score, bitrate, pub))
+        for block in render_blocks(timeline, score):
+            mp3.write(block)
+            if lossless is not None:
+                lossless.write(block)
+            if on_progress:
+                on_progress("rendering", mp3.frames_written, timeline.total)
+    measured = getattr(mp3, "measured", None)
+    if measure and measured is None:
+        measured = measure_file(out)
+    return measured
+
+
+def _mp3_writer(
+    writer: type[Mp3Writer], out: Path, timeline: Timeline, score: MixScore, bitrate: str,
+    pub: Prepared,
+) -> Mp3Writer:  # fmt: skip
+    return writer(
         out,
         rate_hz=timeline.rate_hz,
         channels=score.channels,
@@ -200,15 +253,19 @@ def _encode(
         metadata=pub.metadata,
         cover=pub.cover,
         finish=pub.finish,
-    ) as mp3:
-        for block in render_blocks(timeline, score):
-            mp3.write(block)
-            if on_progress:
-                on_progress("rendering", mp3.frames_written, timeline.total)
-    measured = getattr(mp3, "measured", None)
-    if measure and measured is None:
-        measured = measure_file(out)
-    return measured
+    )
+
+
+def chunk_jobs(jobs: int | None, timeline: Timeline, master: Path | None) -> int:
+    """How many chunks to encode at once: --jobs, else the cores from AUTO_CHUNKED_S on; 1
+    (the serial path) for a master, a sample rate MPEG-1 has not, or a session too short to
+    split."""
+    wanted = jobs
+    if wanted is None:
+        wanted = (os.cpu_count() or 1) if timeline.seconds >= AUTO_CHUNKED_S else 1
+    if wanted <= 1 or master is not None or timeline.rate_hz not in MPEG1_RATES_HZ:
+        return 1
+    return wanted if len(plan_chunks(timeline.total, wanted)) > 1 else 1
 
 
 def session_script(options: BuildOptions, language: str = "en") -> Script:

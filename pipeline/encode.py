@@ -87,6 +87,16 @@ def check_output_path(
     return target
 
 
+def failure_text(target: Path, code: int, errors: str) -> str:
+    """What a failed ffmpeg writing `target` (exit `code`, its last `errors`) tells the user."""
+    if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
+        return (
+            f"{target}: no space left to write it (disk full or file size limit); "
+            "free some space or pick another --out"
+        )
+    return f"ffmpeg failed (exit {code}) encoding {target}: {errors}"
+
+
 @dataclass(frozen=True)
 class Mp3Output:
     """The end of the encoder's command: what the encode maps and where its stream is muxed.
@@ -165,6 +175,28 @@ class Mp3Writer:
     def complete(self, tmp: Path) -> None:
         """Runs on the finished encode before `finish` and the rename; subclasses add steps."""
 
+    def remux(self, source: Path, dest: Path) -> None:
+        """Stream-copy the MP3 `source` to `dest` with this writer's chapters, tags and cover
+        (no decoding; the muxer writes a new Xing/LAME header, keeping delay and padding)."""
+        run = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
+             "-i", str(source), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
+             *self.tag_args(), "-f", "mp3", str(dest)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise EncodeError(
+                self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
+            )
+
+    def remux_from(self, source: Path) -> None:
+        """The target made from an already encoded MP3 (a chunked encode): remuxed into the
+        temp file, `finish`ed, then renamed into place."""
+        with atomic_path(self.target) as tmp:
+            self.remux(source, tmp)
+            if self.finish is not None:
+                self.finish(tmp)
+
     def __enter__(self) -> Mp3Writer:
         self._file = contextlib.ExitStack()
         self._tmp = self._file.enter_context(atomic_path(self.target))
@@ -225,12 +257,7 @@ class Mp3Writer:
         return self._failure_text(code, self._errors())
 
     def _failure_text(self, code: int, errors: str) -> str:
-        if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
-            return (
-                f"{self.target}: no space left to write it (disk full or file size limit); "
-                "free some space or pick another --out"
-            )
-        return f"ffmpeg failed (exit {code}) encoding {self.target}: {errors}"
+        return failure_text(self.target, code, errors)
 
     def _errors(self) -> str:
         if self._log is None:
@@ -250,3 +277,36 @@ class Mp3Writer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+MASTER_FORMATS = {  # suffix -> codec arguments and muxer
+    ".wav": (["-c:a", "pcm_f32le"], "wav"),  # 32-bit float: bit for bit what the encoder gets
+    ".flac": (["-c:a", "flac", "-sample_fmt", "s32"], "flac"),  # lossless at 24 bits
+}
+
+
+def master_path(given: Path | str) -> Path:
+    """--master: a file name ending in one of MASTER_FORMATS."""
+    path = Path(given)
+    if path.suffix.lower() not in MASTER_FORMATS:
+        raise EncodeError(
+            f"--master {given}: give a file name ending in {' or '.join(MASTER_FORMATS)}"
+        )
+    return path
+
+
+class MasterWriter(Mp3Writer):
+    """The lossless master: the same PCM blocks the MP3 encoder gets, written as WAV (32-bit
+    float, exact) or FLAC (24-bit), through the same temp-file-then-rename path."""
+
+    def command(self, output: Path) -> list[str]:
+        codec, muxer = MASTER_FORMATS[self.target.suffix.lower()]
+        return [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
+            *codec, *self.tag_args(), "-f", muxer, str(output),
+        ]  # fmt: skip
+
+    def tag_args(self) -> list[str]:
+        """pmr's mark as a comment too: WAV's INFO chunk keeps only the keys it knows."""
+        return [*super().tag_args(), "-metadata", f"comment={mark()}"]

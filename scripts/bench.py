@@ -3,7 +3,10 @@
 Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
 noisy machine. Wall time and peak memory of the whole process tree (pmr and its ffmpeg children:
 the encoder and the loudness meter) are
-recorded; results go to output/bench/bench.json and output/bench/bench.png.
+recorded, and the tree's CPU seconds (user + system of the process and every descendant it
+waited for, from getrusage), whose ratio to the floor's CPU is what a loaded machine changes
+least. `--quick` is a short run (5 and 20 min, no pydub baseline). Results go to
+output/bench/bench.json and output/bench/bench.png.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +35,8 @@ from pipeline.tuning import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ  # noqa: E402
 
 BIN = Path(sys.executable).parent
 OUT = ROOT / "output" / "bench"
+PMR, FLOOR, PYDUB = "pmr build (warm)", "ffmpeg floor", "pydub baseline"
+CHUNKED = "pmr build -j 2"  # two chunks rendered and encoded at once (pipeline/chunked.py)
 
 
 @dataclass
@@ -38,18 +44,27 @@ class Run:
     what: str
     minutes: float
     seconds: float
+    cpu_s: float  # user + system CPU of the whole process tree
     peak_rss_mb: float
     peak_pss_mb: float
     ok: bool
     note: str = ""
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(
     command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0
-) -> tuple[float, float, float, bool, str]:
-    """Wall time, and the peaks (MB) of the summed RSS and summed PSS of the process and all
-    its descendants. PSS counts a page shared by several processes (the ffmpeg binary mapped
-    by the encoder and the meter, the cache files) once across them; RSS counts it in each."""
+) -> tuple[float, float, float, float, bool, str]:
+    """Wall time, CPU seconds of the tree, and the peaks (MB) of the summed RSS and summed PSS
+    of the process and all its descendants. PSS counts a page shared by several processes (the
+    ffmpeg binary mapped by the encoder and the meter, the cache files) once across them; RSS
+    counts it in each. The CPU seconds are those of the reaped children (the command and what
+    it waited for), so nothing else this script does is counted."""
+    cpu_before = children_cpu()
     start = time.perf_counter()
     stdin = subprocess.PIPE if feed else subprocess.DEVNULL
     proc = subprocess.Popen(
@@ -78,7 +93,8 @@ def measure(
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
     note = err.splitlines()[-1] if err and proc.returncode else ""
-    return seconds, peak_rss / 1e6, peak_pss / 1e6, proc.returncode == 0, note
+    cpu = children_cpu() - cpu_before
+    return seconds, cpu, peak_rss / 1e6, peak_pss / 1e6, proc.returncode == 0, note
 
 
 def floor_run(minutes: float, env: dict[str, str]) -> Run:
@@ -88,25 +104,20 @@ def floor_run(minutes: float, env: dict[str, str]) -> Run:
     repeat = round(minutes * 60 * SAMPLE_RATE_HZ / BLOCK_FRAMES)
     target = OUT / f"floor-{minutes:g}.mp3"
     command = Mp3Writer(target).command(target)
-    seconds, rss, pss, ok, note = measure(command, env, feed=block, repeat=repeat)
-    return Run("ffmpeg floor", minutes, seconds, rss, pss, ok, note)
+    return Run(FLOOR, minutes, *measure(command, env, feed=block, repeat=repeat))
 
 
-def pmr_run(minutes: float, env: dict[str, str], routine: str) -> Run:
-    out = OUT / f"pmr-{routine}-{minutes:g}.mp3"
-    seconds, rss, pss, ok, note = measure(
-        [str(BIN / "pmr"), "build", routine, "--minutes", f"{minutes:g}", "--out", str(out)], env
-    )
-    return Run("pmr build (warm)", minutes, seconds, rss, pss, ok, note)
+def pmr_run(minutes: float, env: dict[str, str], routine: str, jobs: int = 1) -> Run:
+    out = OUT / f"pmr-{routine}-{minutes:g}-j{jobs}.mp3"
+    command = [str(BIN / "pmr"), "build", routine, "--minutes", f"{minutes:g}", "--out", str(out)]
+    return Run(PMR if jobs == 1 else CHUNKED, minutes, *measure([*command, "-j", str(jobs)], env))
 
 
 def baseline_run(minutes: float, env: dict[str, str], routine: str) -> Run:
     out = OUT / f"pydub-{routine}-{minutes:g}.mp3"
     script = ROOT / "scripts" / "baseline_pydub.py"
-    seconds, rss, pss, ok, note = measure(
-        [sys.executable, str(script), routine, f"{minutes:g}", str(out)], env
-    )
-    return Run("pydub baseline", minutes, seconds, rss, pss, ok, note)
+    command = [sys.executable, str(script), routine, f"{minutes:g}", str(out)]
+    return Run(PYDUB, minutes, *measure(command, env))
 
 
 def cold_narration(env: dict[str, str], routine: str) -> dict[str, float]:
@@ -131,7 +142,12 @@ def main() -> int:
     parser.add_argument("--baseline", default="20,60", help="pydub baseline lengths")
     parser.add_argument("--routine", default="sleep", help="the routine (it reaches 7 to 142 min)")
     parser.add_argument("--short-routine", default="quick", help="for lengths under 7 min")
+    parser.add_argument(
+        "--quick", action="store_true", help="5 and 20 min only, no pydub baseline, no cold run"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.minutes, args.baseline = "5,20", ""
     lengths = [float(m) for m in args.minutes.split(",")]
     baseline_lengths = [float(m) for m in args.baseline.split(",") if m]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -142,18 +158,20 @@ def main() -> int:
     for routine, minutes in ((args.routine, 8), (args.short_routine, 5)):
         warm = [str(BIN / "pmr"), "build", routine, "-m", str(minutes), "--out", str(OUT / "w.mp3")]
         subprocess.run(warm, env=env, check=True, stdout=subprocess.DEVNULL)
-    cold = cold_narration(env, args.routine)
+    cold = None if args.quick else cold_narration(env, args.routine)
     runs: list[Run] = []
     for minutes in lengths:
         routine = args.short_routine if minutes < 7 else args.routine
-        runs.append(floor_run(minutes, env))
-        runs.append(pmr_run(minutes, env, routine))
+        new = [floor_run(minutes, env), pmr_run(minutes, env, routine)]
+        new.append(pmr_run(minutes, env, routine, jobs=2))
         if minutes in baseline_lengths:
-            runs.append(baseline_run(minutes, env, routine))
-        for run in runs[-3:]:
+            new.append(baseline_run(minutes, env, routine))
+        runs += new
+        for run in new:
             print(
                 f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
-                f"{run.peak_pss_mb:7.1f} MB PSS  {run.peak_rss_mb:7.1f} MB RSS  "
+                f"{run.cpu_s:7.2f} CPU s  {run.peak_pss_mb:7.1f} MB PSS  "
+                f"{run.peak_rss_mb:7.1f} MB RSS  "
                 f"{'ok' if run.ok else 'FAILED ' + run.note}",
                 flush=True,
             )
@@ -182,64 +200,69 @@ def main() -> int:
     return 0 if all(t["ok"] for t in report["targets"]) else 1
 
 
-def verdicts(runs: list[Run], cold: dict[str, float]) -> dict:
+# name, (run, minutes) over (run, minutes) (None: the value itself), field, bar, better
+TARGETS = (
+    ("20 min build / ffmpeg floor", (PMR, 20), (FLOOR, 20), "seconds", 1.15, "<="),
+    ("20 min build CPU / floor CPU", (PMR, 20), (FLOOR, 20), "cpu_s", 1.25, "<="),
+    ("60 min build / 20 min build", (PMR, 60), (PMR, 20), "seconds", 3.3, "<="),
+    ("20 min -j 2 / ffmpeg floor", (CHUNKED, 20), (FLOOR, 20), "seconds", 0.65, "<="),
+    ("20 min -j 2 CPU / floor CPU", (CHUNKED, 20), (FLOOR, 20), "cpu_s", 1.25, "<="),
+    ("60 min -j 2 / 20 min -j 2", (CHUNKED, 60), (CHUNKED, 20), "seconds", 3.3, "<="),
+    ("peak PSS at 20 min, -j 2 (MB)", (CHUNKED, 20), None, "peak_pss_mb", 250, "<="),
+    ("peak PSS at 120 min, -j 2 (MB)", (CHUNKED, 120), None, "peak_pss_mb", 250, "<="),
+    ("peak PSS of the tree at 20 min (MB)", (PMR, 20), None, "peak_pss_mb", 200, "<="),
+    ("peak PSS of the tree at 120 min (MB)", (PMR, 120), None, "peak_pss_mb", 200, "<="),
+    ("pydub / pmr at 20 min", (PYDUB, 20), (PMR, 20), "seconds", 2, ">="),
+    ("pydub / pmr at 60 min", (PYDUB, 60), (PMR, 60), "seconds", 5, ">="),
+)
+
+
+def verdicts(runs: list[Run], cold: dict[str, float] | None) -> dict:
+    """Each target's value and verdict; a target whose runs were not asked for (a --quick
+    run, other --minutes) is 'not run' and does not fail the bench, a failed run does."""
+
     def get(what: str, minutes: float) -> Run | None:
         return next((r for r in runs if r.what == what and r.minutes == minutes and r.ok), None)
 
+    def tried(what: str, minutes: float) -> bool:
+        return any(r.what == what and r.minutes == minutes for r in runs)
+
     targets = []
-
-    def target(name: str, value: float | None, bar: float, better: str) -> None:
+    for name, top, bottom, field, bar, better in TARGETS:
+        keys = [top] if bottom is None else [top, bottom]
+        a, b = get(*top), get(*bottom) if bottom else None
+        value = None
+        if a and (bottom is None or b):
+            value = getattr(a, field) / (getattr(b, field) if b else 1.0)
         ok = value is not None and (value <= bar if better == "<=" else value >= bar)
-        targets.append({"target": name, "value": value, "bar": f"{better} {bar:g}", "ok": ok})
+        verdict = "ok" if ok else "MISSED" if all(tried(*k) for k in keys) else "not run"
+        targets.append({"target": name, "value": value, "bar": f"{better} {bar:g}",
+                        "ok": ok or verdict == "not run", "verdict": verdict})  # fmt: skip
+    return {"table": table(runs, cold, targets, get), "targets": targets}
 
-    def ratio(a: Run | None, b: Run | None, field: str = "seconds") -> float | None:
-        return getattr(a, field) / getattr(b, field) if a and b else None
 
-    target(
-        "20 min build / ffmpeg floor",
-        ratio(get("pmr build (warm)", 20), get("ffmpeg floor", 20)),
-        1.15,
-        "<=",
-    )
-    target(
-        "60 min build / 20 min build",
-        ratio(get("pmr build (warm)", 60), get("pmr build (warm)", 20)),
-        3.3,
-        "<=",
-    )
-    for m in (20, 120):
-        run = get("pmr build (warm)", m)
-        target(f"peak PSS of the tree at {m} min (MB)", run.peak_pss_mb if run else None, 200, "<=")
-    target(
-        "pydub / pmr at 20 min",
-        ratio(get("pydub baseline", 20), get("pmr build (warm)", 20)),
-        2,
-        ">=",
-    )
-    target(
-        "pydub / pmr at 60 min",
-        ratio(get("pydub baseline", 60), get("pmr build (warm)", 60)),
-        5,
-        ">=",
-    )
-
-    rows = ["", f"{'what':<18} {'min':>5} {'time s':>8} {'x floor':>8} {'PSS MB':>8} {'RSS MB':>8}"]
+def table(runs: list[Run], cold: dict[str, float] | None, targets: list[dict], get) -> str:
+    head = ("what", "min", "time s", "x floor", "CPU s", "x fl CPU", "PSS MB", "RSS MB")
+    rows = ["", f"{head[0]:<18} {head[1]:>5}" + "".join(f" {h:>8}" for h in head[2:])]
     for r in runs:
-        floor = get("ffmpeg floor", r.minutes)
+        floor = get(FLOOR, r.minutes)
         x = f"{r.seconds / floor.seconds:8.2f}" if floor and r.ok else "       -"
+        x_cpu = f"{r.cpu_s / floor.cpu_s:8.2f}" if floor and r.ok and floor.cpu_s else "       -"
         rows.append(
-            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.peak_pss_mb:>8.1f}"
-            f" {r.peak_rss_mb:>8.1f}" + ("" if r.ok else f"  FAILED: {r.note}")
+            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.cpu_s:>8.2f} {x_cpu}"
+            f" {r.peak_pss_mb:>8.1f} {r.peak_rss_mb:>8.1f}"
+            + ("" if r.ok else f"  FAILED: {r.note}")
         )
-    rows.append(
-        f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
-        f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime\n"
-    )
-    rows.append(f"{'target':<32} {'value':>9} {'bar':>8}  verdict")
+    if cold is not None:
+        rows.append(
+            f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
+            f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime"
+        )
+    rows += ["", f"{'target':<36} {'value':>9} {'bar':>8}  verdict"]
     for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
-        rows.append(f"{t['target']:<32} {value:>9} {t['bar']:>8}  {'ok' if t['ok'] else 'MISSED'}")
-    return {"table": "\n".join(rows), "targets": targets}
+        rows.append(f"{t['target']:<36} {value:>9} {t['bar']:>8}  {t['verdict']}")
+    return "\n".join(rows)
 
 
 def plot(runs: list[Run], path: Path) -> None:

@@ -102,6 +102,23 @@ def build_command(
     series: Annotated[
         str, typer.Option("--series", help="Album / series name in the tags and feeds.")
     ] = DEFAULT_SERIES,
+    master: Annotated[
+        Path | None,
+        typer.Option(
+            "--master",
+            help="Also write the mixed PCM losslessly: FILE.wav (32-bit float) or FILE.flac.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Chunks rendered and encoded at once [default: the cores from 5 min on, "
+            "else 1: the serial path, which builds with --master also take].",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes (or the routine's own length).
@@ -130,7 +147,8 @@ def build_command(
         bed_level_lu=bed_level, loudness=loudness, mono=mono, chimes=chimes,
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
         pace=pace, room=room, voice_chain=voice_chain,
-        skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant,
+        skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant, master=master,
+        jobs=jobs,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))

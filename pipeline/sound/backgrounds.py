@@ -1,10 +1,13 @@
 """Background beds, generated block by block.
 
-A bed is a stateful generator: `render(n)` returns the next n frames as (n, channels) float32
-at an arbitrary but fixed level (the mixer calibrates it by loudness). Tones are computed from
-absolute frame positions; noise comes from one seeded random stream and is coloured by
-filters whose convolution tail is carried from block to block, so the output is continuous
-across block edges, identical for a given seed, and no session-long array exists.
+A bed is position-addressable: `block(start, n)` returns frames [start, start + n) as
+(n, channels) float32 at an arbitrary but fixed level (the mixer calibrates it by loudness),
+the same whatever was rendered before, in any order or process; `render(n)` is the next n
+frames. Tones are computed from absolute frame positions. Noise is white noise drawn in fixed
+chunks, each from a generator keyed by (seed, chunk index), coloured by FIR filters whose
+state is the bounded history before the block (the kernel's length, redrawn from its chunks),
+so the output is continuous across block edges, identical for a given seed, and no
+session-long array exists.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from ..errors import RenderError
 from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
-from .filters import Biquad, OverlapAdd, biquad, kernel
+from .filters import Biquad, FirBank, biquad, kernel
 
 BACKGROUNDS = {
     "pad": "a slowly evolving soft chord (A major over three octaves, mono-safe)",
@@ -35,15 +38,25 @@ BINAURAL_CARRIER_HZ = 200.0
 LOOP_CROSSFADE_S = 2.0
 MAX_FILE_S = 300.0  # a longer file is cut here: a 5-minute loop is long enough, memory stays small
 MIN_FILE_S = 1.0
+BROWN_KERNEL_S = 0.19  # its impulse response holds -109 dB of its energy past this
+NOISE_CHUNK = 1 << 15  # frames of white noise drawn from one generator keyed by its index
+WAVE_GRID = 64  # frames between the points of the ocean's slow envelope, interpolated between
 FILE_SILENCE_DBFS = -70.0  # quieter than this at a file's ends is dead air, cut before looping
 
 
 class Bed:
-    """The next `n` frames of a background on each `render(n)` call."""
+    """Frames [start, start + n) of a background on `block(start, n)`; the next `n` frames on
+    each `render(n)` call."""
 
     channels: int
+    position: int = 0
 
     def render(self, n: int) -> np.ndarray:
+        out = self.block(self.position, n)
+        self.position += n
+        return out
+
+    def block(self, start: int, n: int) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -51,7 +64,7 @@ class Silence(Bed):
     def __init__(self, channels: int) -> None:
         self.channels = channels
 
-    def render(self, n: int) -> np.ndarray:
+    def block(self, start: int, n: int) -> np.ndarray:
         return np.zeros((n, self.channels), dtype=np.float32)
 
 
@@ -65,10 +78,8 @@ class _Clocked(Bed):
         self.rate_hz, self.channels, self.position = rate_hz, channels, 0
         self._tables: dict[tuple[float, int], np.ndarray] = {}
 
-    def render(self, n: int) -> np.ndarray:
-        stereo = self._stereo(self.position, n)
-        self.position += n
-        return _to_channels(stereo, self.channels)
+    def block(self, start: int, n: int) -> np.ndarray:
+        return _to_channels(self._stereo(start, n), self.channels)
 
     def _sine(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
         """sin(2 pi f (start + k) / rate + phase) for k < n, float32."""
@@ -112,15 +123,18 @@ class Pad(_Clocked):
     )
 
     def _stereo(self, start: int, n: int) -> np.ndarray:
-        out = np.zeros((n, 2), dtype=np.float32)
+        left = np.zeros(n, dtype=np.complex64)
+        right = np.zeros(n, dtype=np.complex64)
         for index, (freq, weight, swell_hz, delay) in enumerate(self.PARTIALS):
-            swell = weight * (0.6 + 0.4 * self._sine(swell_hz, index, start, n))
+            swell = self._sine(swell_hz, index, start, n)
+            swell *= np.float32(0.4 * weight)
+            swell += np.float32(0.6 * weight)
             tone = self._phasor(freq, index, start, n)
-            # the right ear: the same tone `delay` cycles later, from the same phasor
-            late = np.float32(np.cos(2 * np.pi * delay)), np.float32(np.sin(2 * np.pi * delay))
-            out[:, 0] += swell * tone.imag
-            out[:, 1] += swell * (tone.imag * late[0] + tone.real * late[1])
-        return out
+            tone *= swell
+            left += tone
+            # the right ear: the same tone `delay` cycles later (the phasor turned by it)
+            right += tone * np.complex64(np.exp(2j * np.pi * delay))
+        return np.stack([left.imag, right.imag], axis=1)
 
 
 class Binaural(_Clocked):
@@ -138,30 +152,50 @@ class Binaural(_Clocked):
 
 
 class _FilteredNoise(Bed):
-    """Seeded white noise through an FIR colouring filter applied by overlap-add, whose tail
-    carries over between blocks (see filters.py): continuous at every block edge."""
+    """Seeded white noise through FIR colouring filters, position-addressable: a block is the
+    valid part of the convolution of the noise from `kernel - 1` frames before it to its end,
+    so it needs no state from the block before and is continuous at every block edge.
 
-    def __init__(self, rate_hz: int, channels: int, seed: int, colour: np.ndarray) -> None:
-        self.rate_hz, self.channels = rate_hz, channels
-        self.rng = np.random.default_rng(seed)
-        self.filter = OverlapAdd([colour], 2)
-        self.position = 0
-        self._warm_up()
+    The white noise is uniform with unit variance (four times cheaper to draw than normal;
+    after a colouring filter hundreds of taps long it is Gaussian all the same), drawn in
+    NOISE_CHUNK frames from a generator keyed by (seed, chunk index). The last chunks drawn
+    are kept: consecutive blocks share the history they overlap."""
 
-    def _warm_up(self) -> None:
-        """Run the filter for a second so the first block is already steady noise."""
-        self._noise(self.rate_hz)
+    def __init__(self, rate_hz: int, channels: int, seed: int, kernels: list[np.ndarray]) -> None:
+        self.rate_hz, self.channels, self.position = rate_hz, channels, 0
+        self.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        self.filter = FirBank(kernels)
+        self._chunks: dict[int, np.ndarray] = {}
 
-    def _noise(self, n: int) -> np.ndarray:
-        return self.filter(self.rng.standard_normal((n, 2), dtype=np.float32))[0]
+    def block(self, start: int, n: int) -> np.ndarray:
+        history = self.filter.length - 1
+        shaped = self._shape(self.filter(self._white(start - history, n + history)), start, n)
+        return _to_channels(shaped.T, self.channels)
 
-    def render(self, n: int) -> np.ndarray:
-        t = np.arange(self.position, self.position + n, dtype=np.int64) / self.rate_hz
-        self.position += n
-        return _to_channels(self._shape(self._noise(n), t), self.channels)
+    def _shape(self, filtered: list[np.ndarray], start: int, n: int) -> np.ndarray:
+        """(2, n) of the bed from the filters' (2, n) outputs."""
+        return filtered[0]
 
-    def _shape(self, noise: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return noise
+    def _white(self, start: int, n: int) -> np.ndarray:
+        """(2, n) float32 white noise at frames [start, start + n), any start (negative too)."""
+        first, last = start // NOISE_CHUNK, (start + n - 1) // NOISE_CHUNK
+        chunks = [self._chunk(index) for index in range(first, last + 1)]
+        self._chunks = {i: self._chunks[i] for i in range(first, last + 1)}  # the rest goes
+        joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
+        offset = start - first * NOISE_CHUNK
+        return joined[:, offset : offset + n]
+
+    def _chunk(self, index: int) -> np.ndarray:
+        chunk = self._chunks.get(index)
+        if chunk is None:
+            key = np.random.SeedSequence([self.seed, index + (1 << 62)])  # entropy is >= 0
+            chunk = np.random.Generator(np.random.PCG64(key)).random(
+                (2, NOISE_CHUNK), dtype=np.float32
+            )
+            chunk -= np.float32(0.5)
+            chunk *= np.float32(math.sqrt(12.0))  # unit variance
+            self._chunks[index] = chunk
+        return chunk
 
 
 @cache
@@ -184,7 +218,7 @@ def _brown_sections(rate_hz: int) -> tuple[Biquad, ...]:
 
 @cache
 def _brown(rate_hz: int) -> np.ndarray:
-    return kernel(_brown_sections(rate_hz), round(0.25 * rate_hz))
+    return kernel(_brown_sections(rate_hz), round(BROWN_KERNEL_S * rate_hz))
 
 
 @cache
@@ -194,31 +228,40 @@ def _wash(rate_hz: int) -> np.ndarray:
         biquad("highpass", 250.0, 1 / math.sqrt(2), rate_hz),
         biquad("lowpass", 2500.0, 1 / math.sqrt(2), rate_hz),
     )
-    return kernel((*_brown_sections(rate_hz), *band), round(0.25 * rate_hz))
+    return kernel((*_brown_sections(rate_hz), *band), round(BROWN_KERNEL_S * rate_hz))
 
 
 class Ocean(_FilteredNoise):
     """Waves: brown noise (the swell) plus a band-passed copy of the same noise (the wash)
     whose share follows a slow wave envelope, so the sound's colour opens and closes like
-    surf. The envelope comes from absolute time; both filters carry their tails."""
+    surf. The envelope comes from absolute time, computed every WAVE_GRID frames (at absolute
+    multiples of it) and interpolated between: it moves over seconds."""
 
     def __init__(self, rate_hz: int, channels: int, seed: int) -> None:
-        self.rate_hz, self.channels = rate_hz, channels
-        self.rng = np.random.default_rng(seed)
-        self.filter = OverlapAdd([_brown(rate_hz), _wash(rate_hz)], 2)
-        self.position = 0
-        self._warm_up()
+        super().__init__(rate_hz, channels, seed, [_brown(rate_hz), _wash(rate_hz)])
 
-    def _noise(self, n: int) -> np.ndarray:
-        swell, self._washed = self.filter(self.rng.standard_normal((n, 2), dtype=np.float32))
-        return swell
-
-    def _shape(self, noise: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _shape(self, filtered: list[np.ndarray], start: int, n: int) -> np.ndarray:
+        swell, washed = filtered
+        first = start // WAVE_GRID
+        cells = (start + n - 1) // WAVE_GRID - first + 1
+        t = np.arange(first, first + cells + 1, dtype=np.float64) * (WAVE_GRID / self.rate_hz)
         phase = 2 * np.pi * t / 10.0 + 1.2 * np.sin(2 * np.pi * t / 47.0)  # 8-12 s per wave
         wave = ((1 - np.cos(phase)) / 2) ** 2
         crest = 0.35 + 0.65 * wave
         # the band-passed wash is ~10 dB below the swell before this gain
-        return (0.6 + 0.4 * crest)[:, None] * noise + (3.0 * wave * crest)[:, None] * self._washed
+        offset = start - first * WAVE_GRID
+        swell *= _between(0.6 + 0.4 * crest)[offset : offset + n]
+        washed *= _between(3.0 * wave * crest)[offset : offset + n]
+        swell += washed
+        return swell
+
+
+def _between(points: np.ndarray) -> np.ndarray:
+    """float32 values every frame, linear between `points` WAVE_GRID frames apart."""
+    ramp = np.arange(WAVE_GRID, dtype=np.float32) / np.float32(WAVE_GRID)
+    low = points[:-1].astype(np.float32)
+    step = np.diff(points).astype(np.float32)
+    return (low[:, None] + step[:, None] * ramp).ravel()
 
 
 class Looped(Bed):
@@ -228,9 +271,8 @@ class Looped(Bed):
     def __init__(self, loop: np.ndarray, channels: int) -> None:
         self.loop, self.channels, self.position = loop, channels, 0
 
-    def render(self, n: int) -> np.ndarray:
-        index = (np.arange(self.position, self.position + n) % self.loop.shape[0]).astype(np.intp)
-        self.position += n
+    def block(self, start: int, n: int) -> np.ndarray:
+        index = (np.arange(start, start + n) % self.loop.shape[0]).astype(np.intp)
         return _to_channels(self.loop[index], self.channels)
 
 
@@ -286,9 +328,9 @@ def make_bed(spec: BedSpec, rate_hz: int, channels: int, seed: int = 0) -> Bed:
         case "pad":
             return Pad(rate_hz, channels)
         case "pink":
-            return _FilteredNoise(rate_hz, channels, seed, _pink(rate_hz))
+            return _FilteredNoise(rate_hz, channels, seed, [_pink(rate_hz)])
         case "brown":
-            return _FilteredNoise(rate_hz, channels, seed, _brown(rate_hz))
+            return _FilteredNoise(rate_hz, channels, seed, [_brown(rate_hz)])
         case "ocean":
             return Ocean(rate_hz, channels, seed)
     raise RenderError(f"unknown background {spec.name!r}; valid: {', '.join(BACKGROUNDS)}")
@@ -334,6 +376,7 @@ def decode_file(path: Path, rate_hz: int) -> np.ndarray:
 
 
 def _to_channels(stereo: np.ndarray, channels: int) -> np.ndarray:
+    """(n, 2) -> (n, channels) float32, C-contiguous (what the encoder's pipe takes as is)."""
     if channels == 1:
         return stereo.mean(axis=1, keepdims=True).astype(np.float32)
-    return stereo.astype(np.float32)
+    return np.ascontiguousarray(stereo, dtype=np.float32)

@@ -1,7 +1,9 @@
 """The bed as the session hears it, block by block: the plan's gain, ducked and faded.
 
-`bed_blocks` is the one place the bed's stream is drawn for a session, shared by the renderer
-(pipeline/render.py, which lays narration and cues over it) and the background preview.
+`SessionBed` is the one place the bed's stream is drawn for a session, shared by the renderer
+(pipeline/render.py, which lays narration and cues over it) and the background preview. Any
+block can be drawn on its own (`block(start, n)`): the bed and its envelope depend only on
+absolute frame positions, so a block is bit-identical however and wherever it is rendered.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from ..fit import Timeline
 from ..tuning import BLOCK_FRAMES, FADE_OUT_S
 from .backgrounds import make_bed
-from .mix import MixScore, bed_envelope, speech_spans
+from .mix import MixScore, bed_block_envelope, speech_spans
 
 
 def block_spans(total: int, block_frames: int = BLOCK_FRAMES) -> Iterator[tuple[int, int]]:
@@ -22,21 +24,35 @@ def block_spans(total: int, block_frames: int = BLOCK_FRAMES) -> Iterator[tuple[
         yield start, min(block_frames, total - start)
 
 
+class SessionBed:
+    """(frames, channels) float32 blocks of the bed at its planned level: ducked under the
+    timeline's lines and faded in and out."""
+
+    def __init__(self, timeline: Timeline, plan: MixScore) -> None:
+        self.timeline, self.plan = timeline, plan
+        self.speech = speech_spans(timeline)
+        self.fade_out_s = timeline.fade_out_s or FADE_OUT_S
+        self.bed = make_bed(plan.bed, timeline.rate_hz, plan.channels, plan.seed)
+
+    def block(self, start: int, n: int) -> np.ndarray:
+        if self.plan.bed_gain <= 0:
+            return np.zeros((n, self.plan.channels), dtype=np.float32)
+        layer = self.bed.block(start, n)
+        timeline = self.timeline
+        gain = bed_block_envelope(
+            start, n, self.speech, timeline.total, timeline.rate_hz, self.fade_out_s
+        )
+        if gain is None:  # no line near and no fade: the plain level
+            layer *= np.float32(self.plan.bed_gain)
+        else:
+            layer *= (gain * self.plan.bed_gain).astype(np.float32)[:, None]
+        return layer
+
+
 def bed_blocks(
     timeline: Timeline, plan: MixScore, block_frames: int = BLOCK_FRAMES
 ) -> Iterator[np.ndarray]:
-    """(frames, channels) float32 blocks of the bed at its planned level: ducked under the
-    timeline's lines and faded in and out. The bed's generator is always drawn, so its stream
-    never depends on the gains (the same seed gives the same noise at any level)."""
-    rate, channels = timeline.rate_hz, plan.channels
-    speech = speech_spans(timeline)
-    fade_out_s = timeline.fade_out_s or FADE_OUT_S
-    bed = make_bed(plan.bed, rate, channels, plan.seed)
+    """The session's bed, block after block (see `SessionBed`)."""
+    bed = SessionBed(timeline, plan)
     for start, n in block_spans(timeline.total, block_frames):
-        layer = bed.render(n)
-        if plan.bed_gain <= 0:
-            yield np.zeros((n, channels), dtype=np.float32)
-            continue
-        frames = np.arange(start, start + n, dtype=np.int64)
-        gain = bed_envelope(frames, speech, timeline.total, rate, fade_out_s) * plan.bed_gain
-        yield layer * gain.astype(np.float32)[:, None]
+        yield bed.block(start, n)

@@ -104,16 +104,7 @@ class MeteredMp3Writer(Mp3Writer):
             return
         remuxed = tmp.with_name(tmp.name + ".mux")
         try:
-            run = subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
-                 "-i", str(tmp), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
-                 *self.tag_args(), "-f", "mp3", str(remuxed)],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            )  # fmt: skip
-            if run.returncode != 0:
-                raise EncodeError(
-                    self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
-                )
+            self.remux(tmp, remuxed)
             os.replace(remuxed, tmp)
         finally:
             remuxed.unlink(missing_ok=True)
@@ -142,3 +133,50 @@ class MeteredMp3Writer(Mp3Writer):
                 if exc_type is None and code == 0:
                     with contextlib.suppress(EncodeError):
                         self.measured = _parse(log, code, self.target)
+
+
+class StreamMeter:
+    """ffmpeg's ebur128 meter over MP3 frames given to `feed` as they are made (a chunked
+    encode's joined frames); `measured` is set when the block exits cleanly."""
+
+    measured: Measured | None = None
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __enter__(self) -> StreamMeter:
+        self._log = tempfile.TemporaryFile(mode="w+")
+        try:
+            self._proc = subprocess.Popen(
+                [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
+                 "-i", "pipe:0", *_METER],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
+            )  # fmt: skip
+        except OSError as exc:
+            self._log.close()
+            raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+        return self
+
+    def feed(self, frames: bytes | memoryview) -> None:
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # a failed meter: measured stays None
+            self._proc.stdin.write(frames)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with contextlib.suppress(OSError):
+            if exc_type is not None:
+                self._proc.kill()
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        code = self._proc.wait()
+        self._log.seek(0)
+        log = self._log.read()
+        self._log.close()
+        if exc_type is None and code == 0:
+            with contextlib.suppress(EncodeError):
+                self.measured = _parse(log, code, self.target)

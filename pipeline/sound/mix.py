@@ -336,20 +336,39 @@ def speech_spans(timeline: Timeline) -> np.ndarray:
 def bed_envelope(
     frames: np.ndarray, speech: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S
 ) -> np.ndarray:
-    """The bed's gain (linear, 0..1) at `frames`: ducked under speech, faded at both ends."""
+    """The bed's gain (linear, 0..1) at `frames` (increasing): ducked under speech, faded at
+    both ends."""
     return _duck(frames, speech, rate) * _fades(frames, total, rate, fade_out_s)
 
 
+def bed_block_envelope(
+    start: int, n: int, speech: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S
+) -> np.ndarray | None:
+    """`bed_envelope` over frames [start, start + n), or None where it is 1 throughout (no
+    line near, no fade): a renderer's block then needs no per-frame gain."""
+    ramp = max(1, round(DUCK_RAMP_S * rate))
+    last = start + n - 1
+    near = (speech[:, 1] > start - ramp) & (speech[:, 0] < last + ramp)
+    if not near.any() and start >= FADE_IN_S * rate and last <= total - fade_out_s * rate:
+        return None
+    return bed_envelope(np.arange(start, start + n, dtype=np.int64), speech, total, rate,
+                        fade_out_s)  # fmt: skip
+
+
 def _duck(frames: np.ndarray, speech: np.ndarray, rate: int) -> np.ndarray:
-    """Bed gain: 1 in pauses, BED_DUCK_DB under speech, with linear ramps either side."""
+    """Bed gain: 1 in pauses, BED_DUCK_DB under speech, with linear ramps either side. Each
+    line touches only the frames within a ramp of it (found by bisection: `frames` increase)."""
     ramp = max(1, round(DUCK_RAMP_S * rate))
     lo, hi = frames[0] - ramp, frames[-1] + ramp
     near = speech[(speech[:, 1] >= lo) & (speech[:, 0] <= hi)]
     depth = np.zeros(frames.size, dtype=np.float64)
-    for start, end in near:
-        rise = np.clip((frames - (start - ramp)) / ramp, 0.0, 1.0)
-        fall = np.clip(((end + ramp) - frames) / ramp, 0.0, 1.0)
-        np.maximum(depth, np.minimum(rise, fall), out=depth)
+    firsts = np.searchsorted(frames, near[:, 0] - ramp, side="right")
+    lasts = np.searchsorted(frames, near[:, 1] + ramp, side="left")
+    for (start, end), first, last in zip(near, firsts, lasts, strict=True):
+        part = frames[first:last]
+        rise = np.clip((part - (start - ramp)) / ramp, 0.0, 1.0)
+        fall = np.clip(((end + ramp) - part) / ramp, 0.0, 1.0)
+        np.maximum(depth[first:last], np.minimum(rise, fall), out=depth[first:last])
     return 1.0 - (1.0 - db_to_gain(BED_DUCK_DB)) * depth
 
 
