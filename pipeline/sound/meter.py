@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from ..encode import Mp3Output, Mp3Writer, ffmpeg_exe
 from ..errors import EncodeError
@@ -56,6 +57,33 @@ def _parse(log: str, code: int, path: Path) -> Measured:
     return Measured(float(found["i"]), float(found["tp"]))
 
 
+def _start_meter(stdin: int | IO[bytes] | None) -> tuple[subprocess.Popen, IO[str]]:
+    """ffmpeg's ebur128 meter reading MP3 frames from `stdin`, its log in a temp file."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by _read_meter)
+    try:
+        proc = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
+             "-i", "pipe:0", *_METER],
+            stdin=stdin, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    except OSError as exc:
+        log.close()
+        raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+    return proc, log
+
+
+def _read_meter(proc: subprocess.Popen, log: IO[str], target: Path, ok: bool) -> Measured | None:
+    """Wait for the meter; its figures when the encode went well (`ok`) and it could measure."""
+    code = proc.wait()
+    log.seek(0)
+    text = log.read()
+    log.close()
+    if ok and code == 0:
+        with contextlib.suppress(EncodeError):
+            return _parse(text, code, target)
+    return None
+
+
 def can_tee(path: Path) -> bool:
     return not (set(str(path)) & _TEE_UNSAFE)
 
@@ -85,16 +113,11 @@ class MeteredMp3Writer(Mp3Writer):
     def __enter__(self) -> MeteredMp3Writer:
         super().__enter__()
         assert self._proc is not None and self._proc.stdout is not None
-        self._meter_log = tempfile.TemporaryFile(mode="w+")
         try:
-            self._meter = subprocess.Popen(
-                [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
-                 "-i", "pipe:0", *_METER],
-                stdin=self._proc.stdout, stdout=subprocess.DEVNULL, stderr=self._meter_log,
-            )  # fmt: skip
-        except OSError as exc:
+            self._meter, self._meter_log = _start_meter(self._proc.stdout)
+        except EncodeError as exc:
             self.__exit__(type(exc), exc, None)
-            raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+            raise
         finally:
             self._proc.stdout.close()  # the meter holds the pipe; it sees EOF when ffmpeg ends
         return self
@@ -126,13 +149,7 @@ class MeteredMp3Writer(Mp3Writer):
             if meter is not None:
                 if exc_type is not None and meter.poll() is None:
                     meter.kill()
-                code = meter.wait()
-                self._meter_log.seek(0)
-                log = self._meter_log.read()
-                self._meter_log.close()
-                if exc_type is None and code == 0:
-                    with contextlib.suppress(EncodeError):
-                        self.measured = _parse(log, code, self.target)
+                self.measured = _read_meter(meter, self._meter_log, self.target, exc_type is None)
 
 
 class StreamMeter:
@@ -145,16 +162,7 @@ class StreamMeter:
         self.target = target
 
     def __enter__(self) -> StreamMeter:
-        self._log = tempfile.TemporaryFile(mode="w+")
-        try:
-            self._proc = subprocess.Popen(
-                [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-f", "mp3",
-                 "-i", "pipe:0", *_METER],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
-            )  # fmt: skip
-        except OSError as exc:
-            self._log.close()
-            raise EncodeError(f"can't start ffmpeg's meter: {exc.strerror}") from None
+        self._proc, self._log = _start_meter(subprocess.PIPE)
         return self
 
     def feed(self, frames: bytes | memoryview) -> None:
@@ -173,10 +181,4 @@ class StreamMeter:
                 self._proc.kill()
             assert self._proc.stdin is not None
             self._proc.stdin.close()
-        code = self._proc.wait()
-        self._log.seek(0)
-        log = self._log.read()
-        self._log.close()
-        if exc_type is None and code == 0:
-            with contextlib.suppress(EncodeError):
-                self.measured = _parse(log, code, self.target)
+        self.measured = _read_meter(self._proc, self._log, self.target, exc_type is None)
