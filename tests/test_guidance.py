@@ -101,15 +101,21 @@ def _merged(timeline: Timeline) -> Timeline:
     return replace(timeline, events=tuple(events))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(document=guided(), data=st.data())
-def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, data) -> None:
+def _fitted(document: dict, data) -> tuple[Script, dict[str, int], int, Timeline]:
+    """The generated template fitted to a drawn length it can reach (frames)."""
     script = expand(document)
     clips = _clip_frames(script, data)
     span = data.draw(st.sampled_from(spans(script, clips, RATE)))
     target = data.draw(st.integers(span.low, span.high))
     assume(target > 0)
     timeline = fit(script, clips, RATE, target / RATE)
+    return script, clips, target, timeline
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=guided(), data=st.data())
+def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, data) -> None:
+    script, _, target, timeline = _fitted(document, data)
     _check_timeline(script, _merged(timeline), target)  # exact, bounds kept, order kept
     played = {c.id.partition(".")[0] for c in timeline.chapters}
     assert {s.id for s in script.sections if s.essential} <= played
@@ -137,12 +143,7 @@ def test_essentials_stay_patter_avoids_holds_and_the_length_is_exact(document, d
 @settings(max_examples=50, deadline=None)
 @given(document=guided(), data=st.data())
 def test_sections_drop_only_when_pauses_at_their_minimum_cannot_reach(document, data) -> None:
-    script = expand(document)
-    clips = _clip_frames(script, data)
-    span = data.draw(st.sampled_from(spans(script, clips, RATE)))
-    target = data.draw(st.integers(span.low, span.high))
-    assume(target > 0)
-    timeline = fit(script, clips, RATE, target / RATE)
+    script, clips, target, timeline = _fitted(document, data)
     played = {c.id for c in timeline.chapters}
     dropped = [s for s in script.drop if s not in played]
     if dropped:
