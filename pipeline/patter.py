@@ -60,6 +60,7 @@ def fill(
     head = max(min(round(quiet_s * rate_hz), length), lead)
     pool_size = len(rotation.pools.get(pool, ()))  # an unknown pool: no patter
     chosen: list[Line] = []
+    spacing: list[int] = []  # the gaps around the chosen lines
     count = 0
     while length > longest and pool_size and count <= length // max(lead, 1):
         count += 1
@@ -67,15 +68,14 @@ def fill(
         silence = length - sum(clip_frames[x.id] for x in lines)
         if silence < head or min(gaps := _gaps(silence, count, head)) < lead:
             break
-        chosen = lines
+        chosen, spacing = lines, gaps
         if max(gaps) <= max(longest, head):
             break
     if not chosen:
         return [("", length)]
     rotation.take(pool, len(chosen))
-    gaps = _gaps(length - sum(clip_frames[x.id] for x in chosen), len(chosen), head)
-    pieces: list[tuple[str, int]] = [("", gaps[0])]
-    for line, gap in zip(chosen, gaps[1:], strict=True):
+    pieces: list[tuple[str, int]] = [("", spacing[0])]
+    for line, gap in zip(chosen, spacing[1:], strict=True):
         pieces += [(line.id, clip_frames[line.id]), ("", gap)]
     return pieces
 
