@@ -15,9 +15,10 @@ Each chunk's encoder meters the 100 ms steps that end inside its kept frames, so
 of the session is metered once, and the gating runs over all of them after the join.
 
 Chunk 0 is written with its Xing/LAME frame; the joined stream gets the whole stream's frame
-count, byte count and end padding in it (and the tag's CRC), and the remux that adds tags,
-chapters and cover (Mp3Writer.remux) rewrites the header from the frames it copies, keeping
-the encoder delay and padding, so the decoded length is exact to the sample.
+count, byte count, seek table and end padding in it (and the tag's CRC), so the decoded
+length is exact to the sample and players seek correctly. The ID3 tag (tags, chapters,
+cover) is made by the same writer on a one-frame stub while the chunks encode
+(Mp3Writer.tag_header) and written ahead of the frames: no remux copies the stream.
 
 Chunks render their PCM with `Renderer` on the serial block grid (pipeline/render.py), so the
 audio they encode is bit-identical to the serial render's.
@@ -32,7 +33,8 @@ import signal
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,7 @@ import numpy as np
 
 from .encode import Mp3Writer, failure_text, ffmpeg_exe
 from .errors import EncodeError
+from .files import atomic_path
 from .fit import Timeline
 from .render import Renderer
 from .sound.layers import block_spans
@@ -172,14 +175,18 @@ def frame_spans(stream: bytes) -> list[tuple[int, int]]:
 
 
 class Joiner:
-    """The joined stream, written chunk by chunk as chunks finish (in order, one in memory at
-    a time): their kept frames behind chunk 0's Xing/LAME frame, and at `close` the Xing/LAME
-    frame completed for the whole stream over its placeholder."""
+    """The finished MP3 written chunk by chunk as chunks finish (in order, one in memory at a
+    time): the ID3 tag, chunk 0's Xing/LAME frame, then each chunk's kept frames; at `close`
+    the Xing/LAME frame is completed for the whole stream (count, bytes, seek table, padding)
+    over its placeholder."""
 
-    def __init__(self, out: Path, total: int) -> None:
+    def __init__(self, out: Path, total: int, tag: bytes) -> None:
         self.file, self.total = open(out, "wb"), total  # noqa: SIM115
+        self.file.write(tag)
+        self.tag_bytes = len(tag)
         self.head: bytearray | None = None
         self.count = self.size = 0
+        self.offsets = array("Q")  # each kept frame's first byte, from the Xing/LAME frame's
 
     def add(self, chunk: Chunk, path: Path) -> None:
         stream = path.read_bytes()
@@ -192,6 +199,9 @@ class Joiner:
             spans = spans[: chunk.stop - chunk.first]
         if spans:  # the kept frames are one stretch of the chunk's bytes: no copy
             kept = memoryview(stream)[spans[0][0] : spans[-1][1]]
+            assert self.head is not None
+            base = len(self.head) + self.size - spans[0][0]
+            self.offsets.extend(start + base for start, _ in spans)
             self.file.write(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
         path.unlink()
@@ -199,17 +209,24 @@ class Joiner:
     def close(self) -> None:
         with self.file:
             assert self.head is not None
-            fix_info_frame(self.head, self.count, self.size, self.total)
-            self.file.seek(0)
+            fix_info_frame(self.head, self.count, self.size, self.total, self.offsets)
+            self.file.seek(self.tag_bytes)
             self.file.write(self.head)
 
 
-def fix_info_frame(head: bytearray, count: int, audio_bytes: int, total: int) -> None:
-    """Frame count, bytes, end padding and tag CRC of a Xing/LAME ('Info') frame."""
+def fix_info_frame(
+    head: bytearray, count: int, audio_bytes: int, total: int, offsets: Sequence[int] = ()
+) -> None:
+    """Frame count, bytes, seek table (from each audio frame's byte offset), end padding and
+    tag CRC of a Xing/LAME ('Info') frame."""
     at = next((i for i in (36, 21) if head[i : i + 4] in (b"Info", b"Xing")), None)
     if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc", b"Lavf"):
         raise EncodeError("chunked encode: chunk 0 has no Xing/LAME frame to complete")
     struct.pack_into(">II", head, at + 8, count, audio_bytes + len(head))
+    if offsets and head[at + 7] & 0x04:  # the TOC: where each 1 % of the duration starts,
+        size = audio_bytes + len(head)  # in 256ths of the stream's bytes
+        toc = [min(255, 256 * offsets[i * count // 100] // size) for i in range(100)]
+        head[at + 16 : at + 116] = bytes([0, *toc[1:]])
     lame = at + 120
     delay = (head[lame + 21] << 4) | (head[lame + 22] >> 4)
     padding = count * FRAME - delay - total
@@ -259,19 +276,22 @@ def encode_session(
     on_progress: Callable[[str, int, int], None] | None = None,
     measure: bool = True,
 ) -> list[MeteredSteps]:
-    """Encode the session in chunks on `jobs` processes into `writer`'s target (through its
-    temp file, remux and rename, as a serial encode); the steps its encoders metered, in
-    order (none unless `measure`).
+    """Encode the session in chunks on `jobs` processes into `writer`'s target (its tag, then
+    the joined frames, into a temp file renamed into place as a serial encode's); the steps
+    its encoders metered, in order (none unless `measure`).
 
     Workers are forked: the plan and the narration are shared with them page for page, not
     copied; any failure or interruption terminates them (their encoders then see their input
     end). There are CHUNKS_PER_JOB chunks a worker, joined as they finish, in order."""
     global _SESSION
     chunks = plan_chunks(timeline.total, jobs * CHUNKS_PER_JOB)
-    with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
-        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total)
+    with (
+        tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
+        atomic_path(writer.target) as final,
+    ):
         metered: list[MeteredSteps] = []
         _SESSION = (timeline, score)
+        joiner: Joiner | None = None
         try:
             workers = min(jobs, len(chunks))
             with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
@@ -280,6 +300,8 @@ def encode_session(
                                      f"chunk-{c.index}.mp3", writer.target, measure))
                     for c in chunks
                 ]  # fmt: skip
+                # the tag is made while the first chunks encode
+                joiner = Joiner(final, timeline.total, writer.tag_header(Path(folder)))
                 for chunk, result in zip(chunks, results, strict=True):
                     path, steps = result.get()
                     joiner.add(chunk, path)
@@ -288,10 +310,10 @@ def encode_session(
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
-            joiner.file.close()
+            if joiner is not None:
+                joiner.file.close()
             raise
         finally:
             _SESSION = None
         joiner.close()
-        writer.remux_from(Path(folder) / "joined.mp3")
     return metered
