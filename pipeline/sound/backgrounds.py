@@ -94,14 +94,11 @@ class _LoopedNoise(Bed):
 
     def block(self, start: int, n: int) -> np.ndarray:
         half = NOISE_LOOP_FRAMES // 2
-        streams = [
-            np.stack([_cyclic(loop, start, n), _cyclic(loop, start + half, n)])
-            for loop in self.loops
-        ]
-        return _to_channels(self._shape(streams, start, n).T, self.channels)
+        ears = [(_cyclic(loop, start, n), _cyclic(loop, start + half, n)) for loop in self.loops]
+        return _to_channels(np.stack(self._shape(ears, start, n), axis=1), self.channels)
 
-    def _shape(self, streams: list[np.ndarray], start: int, n: int) -> np.ndarray:
-        """(2, n) of the bed from its streams' (2, n) frames (writable copies)."""
+    def _shape(self, streams: list[tuple], start: int, n: int) -> tuple[np.ndarray, ...]:
+        """The (left, right) (n,) frames of the bed from each stream's (read-only) ears."""
         return streams[0]
 
 
@@ -155,7 +152,7 @@ class Ocean(_LoopedNoise):
     def __init__(self, rate_hz: int, channels: int, seed: int) -> None:
         super().__init__(rate_hz, channels, seed, "ocean")
 
-    def _shape(self, streams: list[np.ndarray], start: int, n: int) -> np.ndarray:
+    def _shape(self, streams: list[tuple], start: int, n: int) -> tuple[np.ndarray, ...]:
         swell, washed = streams
         first = start // WAVE_GRID
         cells = (start + n - 1) // WAVE_GRID - first + 1
@@ -165,10 +162,14 @@ class Ocean(_LoopedNoise):
         crest = 0.35 + 0.65 * wave
         # the band-passed wash is ~10 dB below the swell before this gain
         offset = start - first * WAVE_GRID
-        swell *= _between(0.6 + 0.4 * crest)[offset : offset + n]
-        washed *= _between(3.0 * wave * crest)[offset : offset + n]
-        swell += washed
-        return swell
+        swell_gain = _between(0.6 + 0.4 * crest)[offset : offset + n]
+        wash_gain = _between(3.0 * wave * crest)[offset : offset + n]
+        ears = []
+        for ear in (0, 1):
+            mixed = swell[ear] * swell_gain
+            mixed += washed[ear] * wash_gain
+            ears.append(mixed)
+        return tuple(ears)
 
 
 NOISE_KERNELS = {"pink": (_pink,), "brown": (_brown,), "ocean": (_brown, _wash)}
