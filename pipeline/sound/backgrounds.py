@@ -190,13 +190,15 @@ def noise_loops(name: str, rate_hz: int, seed: int) -> tuple[np.ndarray, ...]:
     bins = NOISE_LOOP_FRAMES // 2 + 1
     key = np.random.SeedSequence([seed, 1 << 61])  # not a key of any other stream
     draw = np.random.Generator(np.random.PCG64(key)).standard_normal(2 * bins, np.float32)
-    white = draw.view(np.complex64) * np.float32(math.sqrt(NOISE_LOOP_FRAMES / 2))
+    draw *= np.float32(math.sqrt(NOISE_LOOP_FRAMES / 2))
+    white = draw.view(np.complex64)
     white[0] = 0.0  # no DC offset (every kernel passes little there anyway)
     loops = []
-    for make in NOISE_KERNELS[name]:
-        h = make(rate_hz).astype(np.float32)
-        loop = np.fft.irfft(white * np.fft.rfft(h, NOISE_LOOP_FRAMES), NOISE_LOOP_FRAMES)
-        loop = loop.astype(np.float32, copy=False)
+    for make in NOISE_KERNELS[name]:  # in place: the transient peak is ~4x a loop
+        spectrum = np.fft.rfft(make(rate_hz).astype(np.float32), NOISE_LOOP_FRAMES)
+        spectrum *= white
+        loop = np.fft.irfft(spectrum, NOISE_LOOP_FRAMES).astype(np.float32, copy=False)
+        del spectrum
         loop.flags.writeable = False
         loops.append(loop)
     return tuple(loops)
