@@ -11,5 +11,5 @@ DISTRIBUTION = "pmr-relax"  # the name pip knows it by (`pmr` on PyPI is another
 # One BLAS thread: the beds' small matrix products gain nothing from more, and the cores are
 # already the encoders' and the chunk workers' (idle BLAS threads spinning on a busy 2-core
 # machine made the pad bed 9x slower). Set before numpy loads; a user's own setting wins.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+# (numpy's wheels use OpenBLAS; Piper's onnxruntime keeps its own thread pool.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
