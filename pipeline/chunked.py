@@ -45,7 +45,7 @@ from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
 from .render import Renderer
-from .sound.layers import block_spans
+from .sound.layers import SessionBed, block_spans
 from .sound.meter import (
     WARM_STEPS,
     WINDOW_STEPS,
@@ -291,6 +291,7 @@ def encode_session(
     ):
         metered: list[MeteredSteps] = []
         _SESSION = (timeline, score)
+        SessionBed(timeline, score)  # makes the bed's noise loop once: the forked workers share it
         joiner: Joiner | None = None
         try:
             workers = min(jobs, len(chunks))
