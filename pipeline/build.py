@@ -176,7 +176,8 @@ def _build(
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
-        with prepare(script, timeline, episode, speakers, now) as pub:
+        cache_dir = options.cache_dir or default_cache_dir()  # clips, and the drawn cover
+        with prepare(script, timeline, episode, speakers, now, cache_dir) as pub:
             jobs = chunk_jobs(options.jobs, timeline, master)
             measured = _encode(
                 out, timeline, score, bitrate, pub, options.measure, on_progress, master, jobs
