@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
 import os
 import random
@@ -341,6 +340,8 @@ def retry_after_s(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # (a package of its own: only for an HTTP date)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
