@@ -36,6 +36,7 @@ from .publish import (
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
+from .sound.bedcache import cached_bed_energies
 from .sound.meter import Measured, MeteredMp3Writer, StreamMeter, can_tee, measure_file
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
@@ -172,11 +173,12 @@ def _build(
     timeline = fit(script, clips.frames, rate_hz, seconds, label=label)
     chain = chain_for(options.room, dry=not options.voice_chain)
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
-    score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz, chains), settings)
+    cache_dir = options.cache_dir or default_cache_dir()  # clips, bed figures, drawn covers
+    voiced = load_voice_clips(clips.paths, rate_hz, chains)
+    score = score_mix(timeline, voiced, settings, cached_bed_energies(cache_dir))
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
-        cache_dir = options.cache_dir or default_cache_dir()  # clips, and the drawn cover
         with prepare(script, timeline, episode, speakers, now, cache_dir) as pub:
             jobs = chunk_jobs(options.jobs, timeline, master)
             measured = _encode(

@@ -8,7 +8,7 @@ target is found by bisection. So the build renders once; ffmpeg's ebur128 checks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +46,8 @@ from .loudness import (
 from .settings import LoudnessTarget, resolve_loudness
 from .voice import VoiceClip
 
+# (spec, rate_hz, channels, seed, frames) -> the 400 ms block energies of the bed's first frames
+BedEnergies = Callable[[BedSpec, int, int, int, int], np.ndarray]
 SECTION_BELL_LEAD_S = 2.0  # a section bell rings out in the pause before the section
 PODCAST = resolve_loudness("podcast")
 LIMITER_PASSES = 3  # solve / limit rounds: the gain settles within 0.05 dB in two or three
@@ -124,13 +126,17 @@ def cue_placements(timeline: Timeline, settings: MixSettings) -> list[tuple[int,
 
 
 def score_mix(
-    timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings
+    timeline: Timeline,
+    clips: Mapping[str, VoiceClip],
+    settings: MixSettings,
+    measure_bed: BedEnergies | None = None,
 ) -> MixScore:
     """Decide every gain of the session so its integrated loudness lands on the target, in three
-    named steps: place the cues, calibrate the bed, solve the voice gain."""
+    named steps: place the cues, calibrate the bed, solve the voice gain. `measure_bed` gives
+    the bed's calibration energies (default `bed_energies`; a build passes a cached one)."""
     frame = _Frame.of(timeline, settings)
     cues = place_cues(timeline, settings, frame)
-    bed = calibrate_bed(timeline, settings, frame)
+    bed = calibrate_bed(timeline, settings, frame, measure_bed or bed_energies)
     voice = solve_voice_gain(timeline, clips, frame, bed.energy + cues.energy)
     ceiling = db_to_gain(TRUE_PEAK_CEILING_DBTP)
     placed = list(cues.sounds)
@@ -213,7 +219,17 @@ def place_cues(timeline: Timeline, settings: MixSettings, frame: _Frame) -> Plac
     return PlacedCues(tuple(placed), energy)
 
 
-def calibrate_bed(timeline: Timeline, settings: MixSettings, frame: _Frame) -> CalibratedBed:
+def bed_energies(spec: BedSpec, rate: int, channels: int, seed: int, frames: int) -> np.ndarray:
+    """The K-weighted 400 ms block energies of the bed's first `frames`, rendered as a session
+    renders it (BLOCK_FRAMES at a time)."""
+    calibration = make_bed(spec, rate, channels, seed)
+    sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
+    return stream_block_energies((calibration.render(n) for n in sizes), rate)
+
+
+def calibrate_bed(
+    timeline: Timeline, settings: MixSettings, frame: _Frame, measure: BedEnergies = bed_energies
+) -> CalibratedBed:
     """The bed measured on a stretch of itself, then set bed_level_lu under the target."""
     spec = resolve(settings.background)
     silent = CalibratedBed(spec, 0.0, np.zeros(frame.grid.size))
@@ -224,9 +240,7 @@ def calibrate_bed(timeline: Timeline, settings: MixSettings, frame: _Frame) -> C
     rate, frames = frame.rate, timeline.total
     if frames > BED_CALIBRATE_ALL_S * rate:
         frames = round(BED_CALIBRATION_S * rate)
-    calibration = make_bed(spec, rate, frame.channels, settings.seed)
-    sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
-    energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
+    energies = measure(spec, rate, frame.channels, settings.seed, frames)
     # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
     # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
     # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
