@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.dsp import db_to_gain
 from pipeline.publish.cover import cached_cover, draw_cover
-from pipeline.sound import mix
+from pipeline.sound import envelope, mix
 from pipeline.sound.backgrounds import BedSpec
 from pipeline.sound.bedcache import cached_bed_energies
 from pipeline.sound.layers import per_channel
@@ -46,14 +46,14 @@ def test_bed_envelope_is_bit_identical_to_its_formula(seed: int) -> None:
     expected = _envelope_as_written(every, speech, total)
     for start in range(0, total, 2 * RATE):  # the renderer's blocks
         n = min(2 * RATE, total - start)
-        got = mix.bed_block_envelope(start, n, speech, total, RATE)
+        got = envelope.bed_block_envelope(start, n, speech, total, RATE)
         want = expected[start : start + n]
         if got is None:
             assert np.all(want == 1.0)
         else:
             assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
     points = np.arange(0, total, 441, dtype=np.int64)  # the 10 ms points the mix plan reads
-    got = mix.bed_envelope(points, speech, total, RATE)
+    got = envelope.bed_envelope(points, speech, total, RATE)
     assert np.array_equal(got.view(np.int64), expected[points].view(np.int64))
 
 

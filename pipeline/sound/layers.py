@@ -15,7 +15,8 @@ import numpy as np
 from ..fit import Timeline
 from ..tuning import BLOCK_FRAMES, FADE_OUT_S
 from .backgrounds import make_bed
-from .mix import MixScore, bed_block_envelope, speech_spans
+from .envelope import bed_block_envelope, speech_spans
+from .mix import MixScore
 
 
 def block_spans(total: int, block_frames: int = BLOCK_FRAMES) -> Iterator[tuple[int, int]]:
