@@ -3,16 +3,22 @@
 Chunk k keeps MP3 frames [F_k, F_k+1). Its encoder (libmp3lame, CBR, bit reservoir off, so no
 frame borrows bits from the one before) starts PRE_ROLL frames before F_k and runs POST_ROLL
 frames past F_k+1, so every kept frame is encoded from the same input around it as in one
-pass; the pre-roll frames are dropped and the chunks' frames concatenated. Two frames of
-pre-roll, because a kept frame's first granule reaches back 1105 frames (encoder delay) plus
-576 (the MDCT's overlap) plus the filterbank's 512 taps: one frame left it short, and a join
-window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll the
-join window loses ~17 dB of SNR, a click (scripts/measure_joins.py).
+pass; the pre-roll frames are dropped and the chunks' frames concatenated. The encoder needs
+two frames of pre-roll: a kept frame's first granule reaches back 1105 frames (encoder delay)
+plus 576 (the MDCT's overlap) plus the filterbank's 512 taps; one frame left it short, and a
+join window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll
+the join window loses ~17 dB of SNR, a click (scripts/measure_joins.py). The loudness meter in
+the same encoder needs more: the 400 ms window ending with the chunk's first 100 ms step, and
+a step to settle, 0.5 s (sound/meter.py), so PRE_ROLL is 24 frames (0.63 s at 44.1 kHz).
+
+Each chunk's encoder meters the 100 ms steps that end inside its kept frames, so every step
+of the session is metered once, and the gating runs over all of them after the join.
 
 Chunk 0 is written with its Xing/LAME frame; the joined stream gets the whole stream's frame
-count, byte count and end padding in it (and the tag's CRC), and the remux that adds tags,
-chapters and cover (Mp3Writer.remux) rewrites the header from the frames it copies, keeping
-the encoder delay and padding, so the decoded length is exact to the sample.
+count, byte count, seek table and end padding in it (and the tag's CRC), so the decoded
+length is exact to the sample and players seek correctly. The ID3 tag (tags, chapters,
+cover) is made by the same writer on a one-frame stub while the chunks encode
+(Mp3Writer.tag_header) and written ahead of the frames: no remux copies the stream.
 
 Chunks render their PCM with `Renderer` on the serial block grid (pipeline/render.py), so the
 audio they encode is bit-identical to the serial render's.
@@ -27,7 +33,8 @@ import signal
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +42,25 @@ import numpy as np
 
 from .encode import Mp3Writer, failure_text, ffmpeg_exe
 from .errors import EncodeError
+from .files import atomic_path
 from .fit import Timeline
 from .render import Renderer
 from .sound.layers import block_spans
+from .sound.meter import (
+    WARM_STEPS,
+    WINDOW_STEPS,
+    MeteredSteps,
+    StepPeaks,
+    meter_graph,
+    meter_log,
+    read_steps,
+    step_frames,
+)
 from .sound.mix import MixScore
 from .tuning import BLOCK_FRAMES
 
 FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
-PRE_ROLL, POST_ROLL = 2, 2  # MP3 frames encoded before / after a chunk's kept frames
+PRE_ROLL, POST_ROLL = 24, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
 CHUNKS_PER_JOB = 3  # so the meter follows the joins while later chunks still encode
@@ -63,6 +81,18 @@ class Chunk:
         """Encoded frames dropped at the start (the pre-roll)."""
         return self.first - self.start // FRAME
 
+    def metered(self, total: int, rate_hz: int) -> tuple[int, int, int]:
+        """(first step owned, first and end PCM frame metered): the chunk owns the 100 ms
+        steps that end inside its kept frames, and meters from WINDOW_STEPS + WARM_STEPS
+        steps before its first one (inside its pre-roll)."""
+        step = step_frames(rate_hz)
+        kept_end = total if self.stop is None else min(total, self.stop * FRAME)
+        first_step = self.first * FRAME // step
+        start = max(0, (first_step - WINDOW_STEPS - WARM_STEPS) * step) if self.index else 0
+        if start < self.start:
+            raise EncodeError(f"chunked encode: pre-roll too short to meter chunk {self.index}")
+        return first_step, start, max(start, kept_end // step * step)
+
 
 def plan_chunks(total: int, jobs: int) -> list[Chunk]:
     """At most `jobs` chunks of whole MP3 frames over `total` PCM frames, or more where a
@@ -79,24 +109,33 @@ def plan_chunks(total: int, jobs: int) -> list[Chunk]:
     return chunks
 
 
-def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path) -> list[str]:
+def chunk_command(
+    rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path,
+    meter: list[str] | None = None,
+) -> list[str]:  # fmt: skip
     return [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "f32le", "-ar", str(rate_hz), "-ac", str(channels), "-i", "pipe:0",
+        *(meter or []), "-map", "[enc]" if meter else "0:a",
         "-c:a", "libmp3lame", "-b:a", bitrate, "-reservoir", "0", "-ar", str(rate_hz),
         "-write_xing", str(int(xing)), "-id3v2_version", "0", "-f", "mp3", str(out),
     ]  # fmt: skip
 
 
 def encode_chunk(
-    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path
-) -> Path:
-    """Render the chunk's PCM (on the serial block grid) into its own encoder; a failure
-    names `target`, the MP3 the chunk is for."""
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path,
+    measure: bool = True,
+) -> tuple[Path, MeteredSteps | None]:  # fmt: skip
+    """Render the chunk's PCM (on the serial block grid) into its own encoder, which meters
+    the steps the chunk owns when `measure`; a failure names `target`, the MP3 it is for."""
     renderer = Renderer(timeline, score)
-    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=log)
+    first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
+    log = meter_log(out.parent, out.stem) if measure else None
+    graph = meter_graph(log, (lo_meter - chunk.start, hi_meter - chunk.start)) if log else None
+    peaks = StepPeaks(lo_meter, timeline.rate_hz)
+    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, graph)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None
         try:
             for start, n in block_spans(timeline.total, BLOCK_FRAMES):
@@ -104,14 +143,22 @@ def encode_chunk(
                 if lo < hi:
                     block = renderer.block(start, n)[lo - start : hi - start]
                     proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+                    a, b = max(lo, lo_meter), min(hi, hi_meter)
+                    if log and a < b:
+                        peaks.add(block[a - lo : b - lo])
             proc.stdin.close()
         except BrokenPipeError:
             pass
         if (code := proc.wait()) != 0:
-            log.seek(0)
-            errors = " / ".join(log.read().decode(errors="replace").strip().splitlines()[-3:])
-            raise EncodeError(failure_text(target, code, errors or "no message"))
-    return out
+            errors.seek(0)
+            text = " / ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
+            raise EncodeError(failure_text(target, code, text or "no message"))
+    if log is None:
+        return out, None
+    steps = read_steps(log, lo_meter // step_frames(timeline.rate_hz), peaks.peaks())
+    log.unlink()
+    owned = first_step - steps.first
+    return out, MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
 
 
 def frame_spans(stream: bytes) -> list[tuple[int, int]]:
@@ -128,15 +175,18 @@ def frame_spans(stream: bytes) -> list[tuple[int, int]]:
 
 
 class Joiner:
-    """The joined stream, written chunk by chunk as chunks finish (in order, one in memory at
-    a time): their kept frames behind chunk 0's Xing/LAME frame, each chunk's frames also
-    given to `feed` (the loudness meter), and at `close` the Xing/LAME frame completed for the
-    whole stream over its placeholder."""
+    """The finished MP3 written chunk by chunk as chunks finish (in order, one in memory at a
+    time): the ID3 tag, chunk 0's Xing/LAME frame, then each chunk's kept frames; at `close`
+    the Xing/LAME frame is completed for the whole stream (count, bytes, seek table, padding)
+    over its placeholder."""
 
-    def __init__(self, out: Path, total: int, feed: Callable[[memoryview], None] | None) -> None:
-        self.file, self.total, self.feed = open(out, "wb"), total, feed  # noqa: SIM115
+    def __init__(self, out: Path, total: int, tag: bytes) -> None:
+        self.file, self.total = open(out, "wb"), total  # noqa: SIM115
+        self.file.write(tag)
+        self.tag_bytes = len(tag)
         self.head: bytearray | None = None
         self.count = self.size = 0
+        self.offsets = array("Q")  # each kept frame's first byte, from the Xing/LAME frame's
 
     def add(self, chunk: Chunk, path: Path) -> None:
         stream = path.read_bytes()
@@ -149,26 +199,34 @@ class Joiner:
             spans = spans[: chunk.stop - chunk.first]
         if spans:  # the kept frames are one stretch of the chunk's bytes: no copy
             kept = memoryview(stream)[spans[0][0] : spans[-1][1]]
+            assert self.head is not None
+            base = len(self.head) + self.size - spans[0][0]
+            self.offsets.extend(start + base for start, _ in spans)
             self.file.write(kept)
-            if self.feed is not None:
-                self.feed(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
         path.unlink()
 
     def close(self) -> None:
         with self.file:
             assert self.head is not None
-            fix_info_frame(self.head, self.count, self.size, self.total)
-            self.file.seek(0)
+            fix_info_frame(self.head, self.count, self.size, self.total, self.offsets)
+            self.file.seek(self.tag_bytes)
             self.file.write(self.head)
 
 
-def fix_info_frame(head: bytearray, count: int, audio_bytes: int, total: int) -> None:
-    """Frame count, bytes, end padding and tag CRC of a Xing/LAME ('Info') frame."""
+def fix_info_frame(
+    head: bytearray, count: int, audio_bytes: int, total: int, offsets: Sequence[int] = ()
+) -> None:
+    """Frame count, bytes, seek table (from each audio frame's byte offset), end padding and
+    tag CRC of a Xing/LAME ('Info') frame."""
     at = next((i for i in (36, 21) if head[i : i + 4] in (b"Info", b"Xing")), None)
     if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc", b"Lavf"):
         raise EncodeError("chunked encode: chunk 0 has no Xing/LAME frame to complete")
     struct.pack_into(">II", head, at + 8, count, audio_bytes + len(head))
+    if offsets and head[at + 7] & 0x04:  # the TOC: where each 1 % of the duration starts,
+        size = audio_bytes + len(head)  # in 256ths of the stream's bytes
+        toc = [min(255, 256 * offsets[i * count // 100] // size) for i in range(100)]
+        head[at + 16 : at + 116] = bytes([0, *toc[1:]])
     lame = at + 120
     delay = (head[lame + 21] << 4) | (head[lame + 22] >> 4)
     padding = count * FRAME - delay - total
@@ -203,9 +261,11 @@ def _worker_signals() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # killed
 
 
-def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> Path:
+def _encode_forked(
+    chunk: Chunk, bitrate: str, out: Path, target: Path, measure: bool
+) -> tuple[Path, MeteredSteps | None]:
     assert _SESSION is not None
-    return encode_chunk(*_SESSION, chunk, bitrate, out, target)
+    return encode_chunk(*_SESSION, chunk, bitrate, out, target, measure)
 
 
 def encode_session(
@@ -214,36 +274,46 @@ def encode_session(
     score: MixScore,
     jobs: int,
     on_progress: Callable[[str, int, int], None] | None = None,
-    feed: Callable[[memoryview], None] | None = None,
-) -> None:
-    """Encode the session in chunks on `jobs` processes into `writer`'s target (through its
-    temp file, remux and rename, as a serial encode); `feed` gets the joined audio frames as
-    they are joined (a meter then runs while later chunks encode, not after them all).
+    measure: bool = True,
+) -> list[MeteredSteps]:
+    """Encode the session in chunks on `jobs` processes into `writer`'s target (its tag, then
+    the joined frames, into a temp file renamed into place as a serial encode's); the steps
+    its encoders metered, in order (none unless `measure`).
 
     Workers are forked: the plan and the narration are shared with them page for page, not
     copied; any failure or interruption terminates them (their encoders then see their input
     end). There are CHUNKS_PER_JOB chunks a worker, joined as they finish, in order."""
     global _SESSION
     chunks = plan_chunks(timeline.total, jobs * CHUNKS_PER_JOB)
-    with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
-        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total, feed)
+    with (
+        tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
+        atomic_path(writer.target) as final,
+    ):
+        metered: list[MeteredSteps] = []
         _SESSION = (timeline, score)
+        joiner: Joiner | None = None
         try:
             workers = min(jobs, len(chunks))
             with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
                 results = [
                     pool.apply_async(_encode_forked, (c, writer.bitrate, Path(folder) /
-                                     f"chunk-{c.index}.mp3", writer.target))
+                                     f"chunk-{c.index}.mp3", writer.target, measure))
                     for c in chunks
                 ]  # fmt: skip
+                # the tag is made while the first chunks encode
+                joiner = Joiner(final, timeline.total, writer.tag_header(Path(folder)))
                 for chunk, result in zip(chunks, results, strict=True):
-                    joiner.add(chunk, result.get())
+                    path, steps = result.get()
+                    joiner.add(chunk, path)
+                    if steps is not None:
+                        metered.append(steps)
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
-            joiner.file.close()
+            if joiner is not None:
+                joiner.file.close()
             raise
         finally:
             _SESSION = None
         joiner.close()
-        writer.remux_from(Path(folder) / "joined.mp3")
+    return metered
