@@ -36,6 +36,7 @@ from .publish import (
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
+from .sound.bedcache import cached_bed_energies
 from .sound.meter import (
     Measured,
     StepPeaks,
@@ -180,11 +181,13 @@ def _build(
     timeline = fit(script, clips.frames, rate_hz, seconds, label=label)
     chain = chain_for(options.room, dry=not options.voice_chain)
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
-    score = score_mix(timeline, load_voice_clips(clips.paths, rate_hz, chains), settings)
+    cache_dir = options.cache_dir or default_cache_dir()  # clips, bed figures, drawn covers
+    voiced = load_voice_clips(clips.paths, rate_hz, chains)
+    score = score_mix(timeline, voiced, settings, cached_bed_energies(cache_dir))
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
-        with prepare(script, timeline, episode, speakers, now) as pub:
+        with prepare(script, timeline, episode, speakers, now, cache_dir) as pub:
             jobs = chunk_jobs(options.jobs, timeline, master)
             measured = _encode(
                 out, timeline, score, bitrate, pub, options.measure, on_progress, master, jobs

@@ -20,7 +20,7 @@ from .narration.engines import engine_for
 from .narration.phrased import line_key, paced
 from .narration.phrases import phrases
 from .patter import is_patter
-from .sound.mix import bed_envelope, speech_spans
+from .sound.envelope import bed_envelope, speech_spans
 from .template import Script
 from .tighten import scaled, tighter
 from .tuning import (

@@ -19,7 +19,7 @@ import numpy as np
 
 from .fit import Timeline
 from .sound.backgrounds import BACKGROUNDS
-from .sound.layers import SessionBed, block_spans
+from .sound.layers import SessionBed, block_spans, per_channel
 from .sound.mix import MixScore, Placed
 from .tuning import BLOCK_FRAMES
 
@@ -48,7 +48,7 @@ class Renderer:
         block = self.bed.block(start, n)
         voice = self.sounds.mono(start, n)
         if voice is not None:
-            block += voice[:, None]
+            per_channel(np.add, block, voice)
         np.clip(block, -self.plan.ceiling, self.plan.ceiling, out=block)
         return block
 

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..sound.meter import Measured
 
@@ -29,7 +28,13 @@ def notices(quiet: bool) -> Callable[[str], None]:
 
 @contextlib.contextmanager
 def progress(quiet: bool = False) -> Iterator[OnProgress]:
-    """A progress bar on stderr; silent with --quiet or when stderr is not a terminal."""
+    """A progress bar on stderr; silent with --quiet or when stderr is not a terminal (then
+    rich's progress machinery is not even imported)."""
+    if quiet or not sys.stderr.isatty():
+        yield _unseen
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     bar = Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
@@ -37,7 +42,6 @@ def progress(quiet: bool = False) -> Iterator[OnProgress]:
         TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=quiet or not sys.stderr.isatty(),
     )
     tasks: dict[str, int] = {}
 
@@ -48,6 +52,10 @@ def progress(quiet: bool = False) -> Iterator[OnProgress]:
 
     with bar:
         yield update
+
+
+def _unseen(stage: str, done: int, total: int) -> None:
+    """Progress nobody sees."""
 
 
 def clock(seconds: float) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import VoiceError
-from ..sound.audiofile import AudioSegment, DecodeFailed, Decoding, load_segment, to_array
+from ..sound.audiofile import DecodeFailed, Decoding, load_segment, to_array
+
+if TYPE_CHECKING:
+    from pydub import AudioSegment
 from ..tuning import SAMPLE_RATE_HZ
 
 

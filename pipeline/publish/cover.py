@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import hashlib
 import io
+import json
 from pathlib import Path
 
 from ..errors import PublishError
 from ..tuning import COVER_FORMATS, COVER_PX
+
+COVER_VERSION = 1  # bump when `draw_cover` draws anything differently
+PNG_HEAD, PNG_TAIL = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
 
 def check_cover(path: Path) -> Path:
@@ -67,6 +72,33 @@ def draw_cover(title: str, subtitle: str, seed: str, size: int = COVER_PX) -> by
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True, pnginfo=info)
     return buffer.getvalue()
+
+
+def cached_cover(
+    title: str, subtitle: str, seed: str, cache_dir: Path | None, size: int = COVER_PX
+) -> bytes:
+    """`draw_cover`'s bytes, kept in `cache_dir`/covers by everything that shapes them (the
+    arguments, COVER_VERSION, pmr's and Pillow's versions): drawing and PNG-optimizing the art
+    costs more CPU than any other step outside the render loop, for the same bytes each build.
+    A cache that can't be read or written only means drawing again."""
+    if cache_dir is None:
+        return draw_cover(title, subtitle, seed, size)
+    import PIL  # (the package only: its version, not the imaging modules)
+
+    from ..files import Replace, mark, write_atomic
+
+    material = [COVER_VERSION, title, subtitle, seed, size, mark(), PIL.__version__]
+    digest = hashlib.sha256(json.dumps(material).encode()).hexdigest()
+    path = Path(cache_dir) / "covers" / f"{digest}.png"
+    with contextlib.suppress(OSError):
+        png = path.read_bytes()
+        if png.startswith(PNG_HEAD) and png.endswith(PNG_TAIL):
+            return png
+    png = draw_cover(title, subtitle, seed, size)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, png, replace=Replace.ALWAYS)
+    return png
 
 
 def _wrap(text: str, font: object, draw: object, width: int) -> list[str]:

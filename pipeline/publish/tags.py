@@ -20,7 +20,7 @@ from ..errors import PublishError
 from ..fit import Timeline
 from ..languages import iso639_2
 from ..template import Script
-from .cover import check_cover, draw_cover
+from .cover import cached_cover, check_cover
 
 DEFAULT_SERIES = "pmr sessions"
 GENRE = "Meditation"
@@ -126,9 +126,15 @@ class Prepared:
 
 @contextlib.contextmanager
 def prepare(
-    script: Script, timeline: Timeline, episode: EpisodeInfo, voice_name: str, now: datetime
+    script: Script,
+    timeline: Timeline,
+    episode: EpisodeInfo,
+    voice_name: str,
+    now: datetime,
+    cache_dir: Path | None = None,
 ) -> Iterator[Prepared]:
-    """Temp ffmetadata + cover files for one encode; removed afterwards."""
+    """Temp ffmetadata + cover files for one encode; removed afterwards. A generated cover is
+    kept in `cache_dir` (see `cached_cover`) when one is given."""
     tags = id3_tags(script, timeline, episode, voice_name, (episode.pub_date or now).year)
     with tempfile.TemporaryDirectory(prefix="pmr-publish-") as folder:
         metadata = Path(folder) / "tags.ffmeta"
@@ -137,7 +143,7 @@ def prepare(
             cover, generated = check_cover(episode.cover), False
         else:
             cover, generated = Path(folder) / "cover.png", True
-            cover.write_bytes(draw_cover(script.title, episode.series, script.name))
+            cover.write_bytes(cached_cover(script.title, episode.series, script.name, cache_dir))
         description = episode.description or script.description
         yield Prepared(metadata, cover, generated, finish_tags(description, tags["language"]))
 

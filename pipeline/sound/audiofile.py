@@ -13,17 +13,26 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..encode import ffmpeg_exe
 
-with warnings.catch_warnings():  # pydub warns at import when no ffmpeg is on PATH: we pass ours
-    warnings.simplefilter("ignore", RuntimeWarning)
+if TYPE_CHECKING:
     from pydub import AudioSegment
-    from pydub.silence import detect_leading_silence
 
 FULL_SCALE = 2**31  # 32-bit PCM
+
+
+def _pydub():
+    """pydub's module, imported when a file is first decoded (a build from cached clips with a
+    built-in bed never needs it); it warns at import when no ffmpeg is on PATH: we pass ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        import pydub
+        import pydub.silence
+    return pydub
 
 
 class DecodeFailed(Exception):
@@ -60,7 +69,7 @@ def load_segment(source: bytes | Path, how: Decoding) -> AudioSegment:
     if proc.returncode != 0:
         lines = proc.stderr.decode(errors="replace").strip().splitlines()
         raise DecodeFailed(lines[-1] if lines else "")
-    return AudioSegment(
+    return _pydub().AudioSegment(
         data=proc.stdout, sample_width=4, frame_rate=how.rate_hz, channels=how.channels
     )
 
@@ -68,13 +77,14 @@ def load_segment(source: bytes | Path, how: Decoding) -> AudioSegment:
 def trim(segment: AudioSegment, threshold_dbfs: float, pad_s: float) -> AudioSegment:
     """Leading and trailing stretches quieter than `threshold_dbfs` (RMS over 10 ms) cut, and
     exactly `pad_s` of silence put back at each end."""
+    detect_leading_silence = _pydub().silence.detect_leading_silence
     head = detect_leading_silence(segment, silence_threshold=threshold_dbfs, chunk_size=10)
     tail = detect_leading_silence(
         segment.reverse(), silence_threshold=threshold_dbfs, chunk_size=10
     )
     if head >= len(segment):
         return segment[:0]
-    pad = AudioSegment.silent(duration=pad_s * 1000, frame_rate=segment.frame_rate)
+    pad = _pydub().AudioSegment.silent(duration=pad_s * 1000, frame_rate=segment.frame_rate)
     pad = pad.set_channels(segment.channels).set_sample_width(segment.sample_width)
     return pad + segment[head : len(segment) - tail] + pad
 

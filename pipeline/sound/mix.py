@@ -8,7 +8,7 @@ target is found by bisection. So the build renders once; ffmpeg's ebur128 checks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,12 +20,8 @@ from ..tuning import (
     BED_CALIBRATE_ALL_S,
     BED_CALIBRATION_S,
     BED_CREST_LU,
-    BED_DUCK_DB,
     BLOCK_FRAMES,
     CHIME_BELOW_VOICE_LU,
-    DUCK_RAMP_S,
-    FADE_IN_S,
-    FADE_OUT_S,
     MP3_LEVEL_DB,
     SECTION_CHIME_BELOW_VOICE_LU,
     TONE_BELOW_VOICE_LU,
@@ -33,6 +29,7 @@ from ..tuning import (
 )
 from .backgrounds import BedSpec, make_bed, resolve
 from .cues import cue
+from .envelope import bed_envelope, speech_spans
 from .loudness import (
     BLOCK_S,
     STEP_S,
@@ -46,6 +43,8 @@ from .loudness import (
 from .settings import LoudnessTarget, resolve_loudness
 from .voice import VoiceClip
 
+# (spec, rate_hz, channels, seed, frames) -> the 400 ms block energies of the bed's first frames
+BedEnergies = Callable[[BedSpec, int, int, int, int], np.ndarray]
 SECTION_BELL_LEAD_S = 2.0  # a section bell rings out in the pause before the section
 PODCAST = resolve_loudness("podcast")
 LIMITER_PASSES = 3  # solve / limit rounds: the gain settles within 0.05 dB in two or three
@@ -124,13 +123,17 @@ def cue_placements(timeline: Timeline, settings: MixSettings) -> list[tuple[int,
 
 
 def score_mix(
-    timeline: Timeline, clips: Mapping[str, VoiceClip], settings: MixSettings
+    timeline: Timeline,
+    clips: Mapping[str, VoiceClip],
+    settings: MixSettings,
+    measure_bed: BedEnergies | None = None,
 ) -> MixScore:
     """Decide every gain of the session so its integrated loudness lands on the target, in three
-    named steps: place the cues, calibrate the bed, solve the voice gain."""
+    named steps: place the cues, calibrate the bed, solve the voice gain. `measure_bed` gives
+    the bed's calibration energies (default `bed_energies`; a build passes a cached one)."""
     frame = _Frame.of(timeline, settings)
     cues = place_cues(timeline, settings, frame)
-    bed = calibrate_bed(timeline, settings, frame)
+    bed = calibrate_bed(timeline, settings, frame, measure_bed or bed_energies)
     voice = solve_voice_gain(timeline, clips, frame, bed.energy + cues.energy)
     ceiling = db_to_gain(TRUE_PEAK_CEILING_DBTP)
     placed = list(cues.sounds)
@@ -213,7 +216,17 @@ def place_cues(timeline: Timeline, settings: MixSettings, frame: _Frame) -> Plac
     return PlacedCues(tuple(placed), energy)
 
 
-def calibrate_bed(timeline: Timeline, settings: MixSettings, frame: _Frame) -> CalibratedBed:
+def bed_energies(spec: BedSpec, rate: int, channels: int, seed: int, frames: int) -> np.ndarray:
+    """The K-weighted 400 ms block energies of the bed's first `frames`, rendered as a session
+    renders it (BLOCK_FRAMES at a time)."""
+    calibration = make_bed(spec, rate, channels, seed)
+    sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
+    return stream_block_energies((calibration.render(n) for n in sizes), rate)
+
+
+def calibrate_bed(
+    timeline: Timeline, settings: MixSettings, frame: _Frame, measure: BedEnergies = bed_energies
+) -> CalibratedBed:
     """The bed measured on a stretch of itself, then set bed_level_lu under the target."""
     spec = resolve(settings.background)
     silent = CalibratedBed(spec, 0.0, np.zeros(frame.grid.size))
@@ -224,9 +237,7 @@ def calibrate_bed(timeline: Timeline, settings: MixSettings, frame: _Frame) -> C
     rate, frames = frame.rate, timeline.total
     if frames > BED_CALIBRATE_ALL_S * rate:
         frames = round(BED_CALIBRATION_S * rate)
-    calibration = make_bed(spec, rate, frame.channels, settings.seed)
-    sizes = [min(BLOCK_FRAMES, frames - s) for s in range(0, frames, BLOCK_FRAMES)]
-    energies = stream_block_energies((calibration.render(n) for n in sizes), rate)
+    energies = measure(spec, rate, frame.channels, settings.seed, frames)
     # the bed's own integrated loudness (what ebur128 would read of the bed alone) sits
     # bed_level_lu under the target, and its loud moments (the 90th percentile of 400 ms
     # blocks: a wave's crest) at most BED_CREST_LU closer to the voice than that
@@ -325,57 +336,3 @@ class _Grid:
         index = np.arange(first, first + energies.size)
         keep = index < self.size
         np.add.at(into, index[keep], energies[keep])
-
-
-def speech_spans(timeline: Timeline) -> np.ndarray:
-    """(start, end) frames of every spoken line, shape (lines, 2)."""
-    spans = [(e.start, e.end) for e in timeline.of_kind("line")]
-    return np.array(spans, dtype=np.int64).reshape(-1, 2)
-
-
-def bed_envelope(
-    frames: np.ndarray, speech: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S
-) -> np.ndarray:
-    """The bed's gain (linear, 0..1) at `frames` (increasing): ducked under speech, faded at
-    both ends."""
-    return _duck(frames, speech, rate) * _fades(frames, total, rate, fade_out_s)
-
-
-def bed_block_envelope(
-    start: int, n: int, speech: np.ndarray, total: int, rate: int, fade_out_s: float = FADE_OUT_S
-) -> np.ndarray | None:
-    """`bed_envelope` over frames [start, start + n), or None where it is 1 throughout (no
-    line near, no fade): a renderer's block then needs no per-frame gain."""
-    ramp = max(1, round(DUCK_RAMP_S * rate))
-    last = start + n - 1
-    near = (speech[:, 1] > start - ramp) & (speech[:, 0] < last + ramp)
-    if not near.any() and start >= FADE_IN_S * rate and last <= total - fade_out_s * rate:
-        return None
-    return bed_envelope(np.arange(start, start + n, dtype=np.int64), speech, total, rate,
-                        fade_out_s)  # fmt: skip
-
-
-def _duck(frames: np.ndarray, speech: np.ndarray, rate: int) -> np.ndarray:
-    """Bed gain: 1 in pauses, BED_DUCK_DB under speech, with linear ramps either side. Each
-    line touches only the frames within a ramp of it (found by bisection: `frames` increase)."""
-    ramp = max(1, round(DUCK_RAMP_S * rate))
-    lo, hi = frames[0] - ramp, frames[-1] + ramp
-    near = speech[(speech[:, 1] >= lo) & (speech[:, 0] <= hi)]
-    depth = np.zeros(frames.size, dtype=np.float64)
-    firsts = np.searchsorted(frames, near[:, 0] - ramp, side="right")
-    lasts = np.searchsorted(frames, near[:, 1] + ramp, side="left")
-    for (start, end), first, last in zip(near, firsts, lasts, strict=True):
-        part = frames[first:last]
-        rise = np.clip((part - (start - ramp)) / ramp, 0.0, 1.0)
-        fall = np.clip(((end + ramp) - part) / ramp, 0.0, 1.0)
-        np.maximum(depth[first:last], np.minimum(rise, fall), out=depth[first:last])
-    return 1.0 - (1.0 - db_to_gain(BED_DUCK_DB)) * depth
-
-
-def _fades(frames: np.ndarray, total: int, rate: int, fade_out_s: float) -> np.ndarray:
-    """Equal-power fade in at the start and out over the last `fade_out_s` seconds."""
-    if frames[0] >= FADE_IN_S * rate and frames[-1] <= total - fade_out_s * rate:
-        return np.ones(frames.size)
-    fade_in = np.clip(frames / (FADE_IN_S * rate), 0.0, 1.0)
-    fade_out = np.clip((total - frames) / (fade_out_s * rate), 0.0, 1.0)
-    return np.sin(0.5 * np.pi * np.minimum(fade_in, fade_out))

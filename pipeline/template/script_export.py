@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from ..fit import Structure, Timeline, parts
 from .model import Cue, Line, Pause, Script
@@ -89,6 +88,8 @@ def as_text(title: str, chapters: Iterable[Chapter]) -> str:
 
 def as_ssml(title: str, language: str, chapters: Iterable[Chapter]) -> str:
     """SSML 1.1 (W3C): breaks with exact times; chapters and cues as pmr's named marks."""
+    from xml.sax.saxutils import quoteattr  # (it imports urllib.request: only when asked)
+
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<speak version="1.1" xmlns="http://www.w3.org/2001/10/synthesis" '
@@ -126,6 +127,8 @@ def _text_item(item: Item) -> str:
 
 
 def _ssml_item(item: Item) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
     if isinstance(item, Said):
         return escape(item.text)
     if isinstance(item, Silence):

@@ -8,6 +8,7 @@ keys are a frozen `EngineOptions` dataclass, parsed and checked when the profile
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -17,6 +18,15 @@ from ...errors import VoiceError
 
 if TYPE_CHECKING:
     from ..profiles import VoiceProfile
+
+
+@cache
+def package_version(distribution: str) -> str:
+    """An installed distribution's version, read once a process: an engine's `version()` goes
+    into every line's cache key, and importlib.metadata scans site-packages each time."""
+    from importlib import metadata
+
+    return metadata.version(distribution)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
 import os
 import random
@@ -21,7 +20,6 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,7 +42,15 @@ from ...tuning import (
 )
 from ..audio_io import decode_audio
 from ..textsplit import split_for_tts
-from .base import Engine, EngineOptions, EngineUnavailable, RawClip, boolean, string
+from .base import (
+    Engine,
+    EngineOptions,
+    EngineUnavailable,
+    RawClip,
+    boolean,
+    package_version,
+    string,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -174,7 +180,7 @@ class GttsEngine(Engine):
         self._local = threading.local()
 
     def version(self) -> str:
-        return f"gTTS {metadata.version('gTTS')}, split {SPLIT_VERSION}"
+        return f"gTTS {package_version('gTTS')}, split {SPLIT_VERSION}"
 
     def synthesize(self, text: str, line_id: str = "") -> RawClip:
         """One phrase, normally one request; mono float32 at 44.1 kHz. Longer text (a caller
@@ -334,6 +340,8 @@ def retry_after_s(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # (a package of its own: only for an HTTP date)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

