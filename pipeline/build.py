@@ -35,7 +35,7 @@ from .publish import (
 )
 from .publish.tags import Prepared
 from .render import render_blocks
-from .sound.backgrounds import check_background, resolve
+from .sound.backgrounds import check_background, keep_loops_in, resolve
 from .sound.bedcache import cached_bed_energies
 from .sound.meter import (
     Measured,
@@ -183,6 +183,7 @@ def _build(
     chains = {i: chain for i, engine in clips.engines.items() if engine in SYNTHETIC_ENGINES}
     cache_dir = options.cache_dir or default_cache_dir()  # clips, bed figures, drawn covers
     voiced = load_voice_clips(clips.paths, rate_hz, chains)
+    keep_loops_in(cache_dir / "beds")  # the noise beds' 95 s loops, made once
     score = score_mix(timeline, voiced, settings, cached_bed_energies(cache_dir))
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name

@@ -113,3 +113,27 @@ def test_a_bed_from_a_file_is_measured_every_time(tmp_path: Path) -> None:
     got = cached_bed_energies(cache)(spec, RATE, 2, 0, 4 * RATE)
     assert np.array_equal(got, mix.bed_energies(spec, RATE, 2, 0, 4 * RATE))
     assert not (cache / "beds").exists()
+
+
+def test_noise_loops_are_kept_in_the_cache_and_made_again_when_damaged(tmp_path: Path) -> None:
+    """A build keeps the noise beds' loops in the cache; the next process maps the file instead
+    of making the loop again, and gets the same samples; a damaged file is made again."""
+    from pipeline.sound import backgrounds
+
+    backgrounds.keep_loops_in(tmp_path)
+    try:
+        backgrounds.noise_loops.cache_clear()
+        made = backgrounds.noise_loops("pink", 22_050, 3)
+        [kept] = tmp_path.glob("loop-*.npy")
+        backgrounds.noise_loops.cache_clear()  # as a new process would
+        mapped = backgrounds.noise_loops("pink", 22_050, 3)
+        assert isinstance(mapped[0], np.memmap) and not mapped[0].flags.writeable
+        assert np.array_equal(mapped[0], made[0])
+        assert np.array_equal(made[0], backgrounds.make_loops("pink", 22_050, 3)[0])
+        kept.write_bytes(kept.read_bytes()[:1000])  # cut short
+        backgrounds.noise_loops.cache_clear()
+        again = backgrounds.noise_loops("pink", 22_050, 3)
+        assert not isinstance(again[0], np.memmap) and np.array_equal(again[0], made[0])
+    finally:
+        backgrounds.keep_loops_in(None)
+        backgrounds.noise_loops.cache_clear()

@@ -11,6 +11,10 @@ of it, identical for a given seed, and no session-long array exists.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import json
 import math
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RenderError
+from ..files import Replace, write_atomic
 from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
 from .filters import Biquad, biquad, kernel
 from .tones import Sine, SineBank, binaural_sines, pad_sines
@@ -175,8 +180,51 @@ class Ocean(_LoopedNoise):
 NOISE_KERNELS = {"pink": (_pink,), "brown": (_brown,), "ocean": (_brown, _wash)}
 
 
+class LoopStore:
+    """Where noise loops are kept between processes: `folder` (a build sets the cache's
+    beds/ folder), or nowhere (None: each process makes its own)."""
+
+    folder: Path | None = None
+
+
+def keep_loops_in(folder: Path | None) -> None:
+    LoopStore.folder = folder
+
+
 @lru_cache(maxsize=NOISE_LOOPS_KEPT)
 def noise_loops(name: str, rate_hz: int, seed: int) -> tuple[np.ndarray, ...]:
+    """`make_loops`, read from LoopStore's folder (memory-mapped: processes share its pages)
+    when a build has kept them there before, and kept there when not."""
+    path = _loop_path(name, rate_hz, seed)
+    streams = len(NOISE_KERNELS[name])
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError, EOFError):
+            kept = np.load(path, mmap_mode="r", allow_pickle=False)
+            if kept.dtype == np.float32 and kept.shape == (streams, NOISE_LOOP_FRAMES):
+                return tuple(kept[i] for i in range(streams))
+    loops = make_loops(name, rate_hz, seed)
+    if path is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.stack(loops), allow_pickle=False)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, buffer.getvalue(), replace=Replace.ALWAYS)
+    return loops
+
+
+def _loop_path(name: str, rate_hz: int, seed: int) -> Path | None:
+    """The loop's file in LoopStore's folder, keyed by what makes it and the code's bytes."""
+    from .bedcache import code_digest  # (bedcache imports this module)
+
+    code = code_digest()
+    if LoopStore.folder is None or not code:
+        return None
+    material = [name, rate_hz, seed, NOISE_LOOP_FRAMES, np.__version__, code]
+    key = hashlib.sha256(json.dumps(material).encode()).hexdigest()
+    return Path(LoopStore.folder) / f"loop-{key}.npy"
+
+
+def make_loops(name: str, rate_hz: int, seed: int) -> tuple[np.ndarray, ...]:
     """One period (NOISE_LOOP_FRAMES, mono float32, read-only) of each stream of a noise bed:
     seeded Gaussian white noise circularly convolved with each of the bed's colouring kernels
     (the product of their spectra), so the loop is exactly periodic and its end runs into its
@@ -184,9 +232,9 @@ def noise_loops(name: str, rate_hz: int, seed: int) -> tuple[np.ndarray, ...]:
     Gaussians, what the FFT of white noise is), which saves a transform; it has unit variance
     in time, so a stream has the level of unit white noise through its kernel.
 
-    Made once per (bed, rate, seed) in a process: `make_bed` builds it, so a parent that makes
-    the bed before forking shares the loop with its workers, and a second bed of the same
-    options reuses it."""
+    Made once per (bed, rate, seed) in a process (`noise_loops`), or read from a build's
+    cache: `make_bed` gets it, so a parent that makes the bed before forking shares the loop
+    with its workers, and a second bed of the same options reuses it."""
     bins = NOISE_LOOP_FRAMES // 2 + 1
     key = np.random.SeedSequence([seed, 1 << 61])  # not a key of any other stream
     draw = np.random.Generator(np.random.PCG64(key)).standard_normal(2 * bins, np.float32)
