@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
 import signal
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -88,11 +90,20 @@ def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Pa
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class EncodedChunk:
+    """What a chunk job hands back: its MP3 stream, as a file the client can read (local
+    workers) or as the bytes themselves (a cluster's workers, on another filesystem)."""
+
+    index: int
+    mp3: bytes | Path
+
+
 def encode_chunk(
     timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path
-) -> Path:
-    """Render the chunk's PCM (on the serial block grid) into its own encoder; a failure
-    names `target`, the MP3 the chunk is for."""
+) -> EncodedChunk:
+    """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`;
+    a failure names `target`, the MP3 the chunk is for."""
     renderer = Renderer(timeline, score)
     command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
     with tempfile.TemporaryFile() as log:
@@ -111,7 +122,17 @@ def encode_chunk(
             log.seek(0)
             errors = " / ".join(log.read().decode(errors="replace").strip().splitlines()[-3:])
             raise EncodeError(failure_text(target, code, errors or "no message"))
-    return out
+    return EncodedChunk(chunk.index, out)
+
+
+def encode_chunk_bytes(
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, target: Path
+) -> EncodedChunk:
+    """`encode_chunk` through a scratch file of this process's own, the MP3 returned as bytes."""
+    with tempfile.TemporaryDirectory(prefix="pmr-chunk-") as folder:
+        encoded = encode_chunk(timeline, score, chunk, bitrate, Path(folder) / "c.mp3", target)
+        assert isinstance(encoded.mp3, Path)
+        return dataclasses.replace(encoded, mp3=encoded.mp3.read_bytes())
 
 
 def frame_spans(stream: bytes) -> list[tuple[int, int]]:
@@ -138,8 +159,10 @@ class Joiner:
         self.head: bytearray | None = None
         self.count = self.size = 0
 
-    def add(self, chunk: Chunk, path: Path) -> None:
-        stream = path.read_bytes()
+    def add(self, chunk: Chunk, encoded: EncodedChunk) -> None:
+        assert encoded.index == chunk.index
+        path = encoded.mp3 if isinstance(encoded.mp3, Path) else None
+        stream = encoded.mp3 if path is None else path.read_bytes()
         spans = frame_spans(stream)
         if chunk.index == 0:
             self.head, spans = bytearray(stream[slice(*spans[0])]), spans[1:]
@@ -153,7 +176,8 @@ class Joiner:
             if self.feed is not None:
                 self.feed(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
-        path.unlink()
+        if path is not None:
+            path.unlink()
 
     def close(self) -> None:
         with self.file:
@@ -203,47 +227,83 @@ def _worker_signals() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # killed
 
 
-def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> Path:
+def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> EncodedChunk:
     assert _SESSION is not None
     return encode_chunk(*_SESSION, chunk, bitrate, out, target)
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    """One session's chunks, for an executor to encode (each with `encode_chunk`)."""
+
+    timeline: Timeline
+    score: MixScore
+    chunks: tuple[Chunk, ...]
+    bitrate: str
+    target: Path  # the MP3 they are for, named in a failure
+    folder: Path  # the client's scratch folder
+
+
+class ChunkExecutor(Protocol):
+    """Encodes `work.chunks` at `jobs` at a time, yielding their results in chunk order; closing
+    the iterator early stops what still runs."""
+
+    jobs: int
+
+    def __call__(self, work: ChunkWork) -> Iterator[EncodedChunk]: ...
+
+
+@dataclass(frozen=True)
+class Forked:
+    """Chunks on `jobs` processes forked from this one: the plan and the narration are shared
+    with them page for page, not copied; closing terminates them (their encoders then see
+    their input end). Chunk files go in the client's scratch folder."""
+
+    jobs: int
+
+    def __call__(self, work: ChunkWork) -> Iterator[EncodedChunk]:
+        global _SESSION
+        _SESSION = (work.timeline, work.score)
+        context = multiprocessing.get_context("fork")
+        try:
+            with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:
+                results = [
+                    pool.apply_async(_encode_forked, (c, work.bitrate, work.folder /
+                                     f"chunk-{c.index}.mp3", work.target))
+                    for c in work.chunks
+                ]  # fmt: skip
+                for result in results:
+                    yield result.get()
+        finally:
+            _SESSION = None
 
 
 def encode_session(
     writer: Mp3Writer,
     timeline: Timeline,
     score: MixScore,
-    jobs: int,
+    executor: ChunkExecutor,
     on_progress: Callable[[str, int, int], None] | None = None,
     feed: Callable[[memoryview], None] | None = None,
 ) -> None:
-    """Encode the session in chunks on `jobs` processes into `writer`'s target (through its
-    temp file, remux and rename, as a serial encode); `feed` gets the joined audio frames as
-    they are joined (a meter then runs while later chunks encode, not after them all).
-
-    Workers are forked: the plan and the narration are shared with them page for page, not
-    copied; any failure or interruption terminates them (their encoders then see their input
-    end). There are CHUNKS_PER_JOB chunks a worker, joined as they finish, in order."""
-    global _SESSION
-    chunks = plan_chunks(timeline.total, jobs * CHUNKS_PER_JOB)
+    """Encode the session in chunks on `executor` into `writer`'s target (through its temp
+    file, remux and rename, as a serial encode); `feed` gets the joined audio frames as they
+    are joined (a meter then runs while later chunks encode, not after them all). There are
+    CHUNKS_PER_JOB chunks a job, joined as they finish, in order; any failure or interruption
+    closes the executor's iterator, which stops its workers."""
+    chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB)
     with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
         joiner = Joiner(Path(folder) / "joined.mp3", timeline.total, feed)
-        _SESSION = (timeline, score)
+        work = ChunkWork(timeline, score, tuple(chunks), writer.bitrate, writer.target,
+                         Path(folder))  # fmt: skip
         try:
-            workers = min(jobs, len(chunks))
-            with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
-                results = [
-                    pool.apply_async(_encode_forked, (c, writer.bitrate, Path(folder) /
-                                     f"chunk-{c.index}.mp3", writer.target))
-                    for c in chunks
-                ]  # fmt: skip
-                for chunk, result in zip(chunks, results, strict=True):
-                    joiner.add(chunk, result.get())
+            with contextlib.closing(executor(work)) as results:
+                for chunk, encoded in zip(chunks, results, strict=True):
+                    joiner.add(chunk, encoded)
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
             joiner.file.close()
             raise
-        finally:
-            _SESSION = None
         joiner.close()
         writer.remux_from(Path(folder) / "joined.mp3")
