@@ -37,7 +37,15 @@ from .publish import (
 from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, resolve
-from .sound.meter import Measured, MeteredMp3Writer, StreamMeter, can_tee, measure_file
+from .sound.meter import (
+    Measured,
+    StepPeaks,
+    meter_folder,
+    meter_graph,
+    meter_log,
+    read_steps,
+    session_measured,
+)
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
@@ -219,40 +227,43 @@ def _encode(
     chunks: ChunkExecutor | None = None,
 ) -> Measured | None:
     """Render the blocks straight into one ffmpeg process (and the same blocks into the
-    lossless master, if asked), or in chunks on `chunks`; the loudness it read (or None)."""
+    lossless master, if asked), or in chunks on `chunks`; the loudness its encoders
+    metered as they encoded (sound/meter.py), or None when not asked to measure."""
     if chunks is not None:
-        mp3 = _mp3_writer(Mp3Writer, out, timeline, score, bitrate, pub)
-        if not measure:
-            encode_session(mp3, timeline, score, chunks, on_progress)
-            return None
-        with StreamMeter(out) as meter:
-            encode_session(mp3, timeline, score, chunks, on_progress, meter.feed)
-        return meter.measured or measure_file(out)
-    writer = MeteredMp3Writer if measure and can_tee(out) else Mp3Writer
+        mp3 = _mp3_writer(out, timeline, score, bitrate, pub)
+        steps = encode_session(mp3, timeline, score, chunks, on_progress, measure)
+        return session_measured(out, steps, timeline.total, timeline.rate_hz) if measure else None
     with contextlib.ExitStack() as stack:
-        lossless = None
-        if master is not None:
-            lossless = stack.enter_context(
-                MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
-            )
-        mp3 = stack.enter_context(_mp3_writer(writer, out, timeline, score, bitrate, pub))
-        for block in render_blocks(timeline, score):
-            mp3.write(block)
-            if lossless is not None:
-                lossless.write(block)
-            if on_progress:
-                on_progress("rendering", mp3.frames_written, timeline.total)
-    measured = getattr(mp3, "measured", None)
-    if measure and measured is None:
-        measured = measure_file(out)
-    return measured
+        folder = Path(stack.enter_context(meter_folder())) if measure else None
+        log = meter_log(folder, "session") if folder else None
+        peaks = StepPeaks(0, timeline.rate_hz)
+        with contextlib.ExitStack() as writers:
+            lossless = None
+            if master is not None:
+                lossless = writers.enter_context(
+                    MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
+                )
+            graph = meter_graph(log) if log else None
+            mp3 = writers.enter_context(_mp3_writer(out, timeline, score, bitrate, pub, graph))
+            for block in render_blocks(timeline, score):
+                mp3.write(block)
+                if log:
+                    peaks.add(block)
+                if lossless is not None:
+                    lossless.write(block)
+                if on_progress:
+                    on_progress("rendering", mp3.frames_written, timeline.total)
+        if log is None:
+            return None
+        steps = [read_steps(log, 0, peaks.peaks())]
+        return session_measured(out, steps, timeline.total, timeline.rate_hz)
 
 
 def _mp3_writer(
-    writer: type[Mp3Writer], out: Path, timeline: Timeline, score: MixScore, bitrate: str,
-    pub: Prepared,
+    out: Path, timeline: Timeline, score: MixScore, bitrate: str, pub: Prepared,
+    meter: list[str] | None = None,
 ) -> Mp3Writer:  # fmt: skip
-    return writer(
+    return Mp3Writer(
         out,
         rate_hz=timeline.rate_hz,
         channels=score.channels,
@@ -261,6 +272,7 @@ def _mp3_writer(
         metadata=pub.metadata,
         cover=pub.cover,
         finish=pub.finish,
+        meter=meter,
     )
 
 

@@ -3,11 +3,16 @@
 Chunk k keeps MP3 frames [F_k, F_k+1). Its encoder (libmp3lame, CBR, bit reservoir off, so no
 frame borrows bits from the one before) starts PRE_ROLL frames before F_k and runs POST_ROLL
 frames past F_k+1, so every kept frame is encoded from the same input around it as in one
-pass; the pre-roll frames are dropped and the chunks' frames concatenated. Two frames of
-pre-roll, because a kept frame's first granule reaches back 1105 frames (encoder delay) plus
-576 (the MDCT's overlap) plus the filterbank's 512 taps: one frame left it short, and a join
-window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll the
-join window loses ~17 dB of SNR, a click (scripts/measure_joins.py).
+pass; the pre-roll frames are dropped and the chunks' frames concatenated. The encoder needs
+two frames of pre-roll: a kept frame's first granule reaches back 1105 frames (encoder delay)
+plus 576 (the MDCT's overlap) plus the filterbank's 512 taps; one frame left it short, and a
+join window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll
+the join window loses ~17 dB of SNR, a click (scripts/measure_joins.py). The loudness meter in
+the same encoder needs more: the 400 ms window ending with the chunk's first 100 ms step, and
+a step to settle, 0.5 s (sound/meter.py), so PRE_ROLL is 24 frames (0.63 s at 44.1 kHz).
+
+Each chunk's encoder meters the 100 ms steps that end inside its kept frames, so every step
+of the session is metered once, and the gating runs over all of them after the join.
 
 Chunk 0 is written with its Xing/LAME frame; the joined stream gets the whole stream's frame
 count, byte count and end padding in it (and the tag's CRC), and the remux that adds tags,
@@ -40,11 +45,21 @@ from .errors import EncodeError
 from .fit import Timeline
 from .render import Renderer
 from .sound.layers import block_spans
+from .sound.meter import (
+    WARM_STEPS,
+    WINDOW_STEPS,
+    MeteredSteps,
+    StepPeaks,
+    meter_graph,
+    meter_log,
+    read_steps,
+    step_frames,
+)
 from .sound.mix import MixScore
 from .tuning import BLOCK_FRAMES
 
 FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
-PRE_ROLL, POST_ROLL = 2, 2  # MP3 frames encoded before / after a chunk's kept frames
+PRE_ROLL, POST_ROLL = 24, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
 CHUNKS_PER_JOB = 3  # so the meter follows the joins while later chunks still encode
@@ -65,6 +80,18 @@ class Chunk:
         """Encoded frames dropped at the start (the pre-roll)."""
         return self.first - self.start // FRAME
 
+    def metered(self, total: int, rate_hz: int) -> tuple[int, int, int]:
+        """(first step owned, first and end PCM frame metered): the chunk owns the 100 ms
+        steps that end inside its kept frames, and meters from WINDOW_STEPS + WARM_STEPS
+        steps before its first one (inside its pre-roll)."""
+        step = step_frames(rate_hz)
+        kept_end = total if self.stop is None else min(total, self.stop * FRAME)
+        first_step = self.first * FRAME // step
+        start = max(0, (first_step - WINDOW_STEPS - WARM_STEPS) * step) if self.index else 0
+        if start < self.start:
+            raise EncodeError(f"chunked encode: pre-roll too short to meter chunk {self.index}")
+        return first_step, start, max(start, kept_end // step * step)
+
 
 def plan_chunks(total: int, jobs: int) -> list[Chunk]:
     """At most `jobs` chunks of whole MP3 frames over `total` PCM frames, or more where a
@@ -81,10 +108,14 @@ def plan_chunks(total: int, jobs: int) -> list[Chunk]:
     return chunks
 
 
-def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path) -> list[str]:
+def chunk_command(
+    rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path,
+    meter: list[str] | None = None,
+) -> list[str]:  # fmt: skip
     return [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "f32le", "-ar", str(rate_hz), "-ac", str(channels), "-i", "pipe:0",
+        *(meter or []), "-map", "[enc]" if meter else "0:a",
         "-c:a", "libmp3lame", "-b:a", bitrate, "-reservoir", "0", "-ar", str(rate_hz),
         "-write_xing", str(int(xing)), "-id3v2_version", "0", "-f", "mp3", str(out),
     ]  # fmt: skip
@@ -97,17 +128,24 @@ class EncodedChunk:
 
     index: int
     mp3: bytes | Path
+    steps: MeteredSteps | None = None  # the loudness of the steps it owns, when metered
 
 
 def encode_chunk(
-    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path
-) -> EncodedChunk:
-    """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`;
-    a failure names `target`, the MP3 the chunk is for."""
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path,
+    measure: bool = True,
+) -> EncodedChunk:  # fmt: skip
+    """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`,
+    which meters the steps the chunk owns when `measure`; a failure names `target`, the MP3
+    it is for."""
     renderer = Renderer(timeline, score)
-    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=log)
+    first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
+    log = meter_log(out.parent, out.stem) if measure else None
+    graph = meter_graph(log, (lo_meter - chunk.start, hi_meter - chunk.start)) if log else None
+    peaks = StepPeaks(lo_meter, timeline.rate_hz)
+    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, graph)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None
         try:
             for start, n in block_spans(timeline.total, BLOCK_FRAMES):
@@ -115,24 +153,35 @@ def encode_chunk(
                 if lo < hi:
                     block = renderer.block(start, n)[lo - start : hi - start]
                     proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+                    a, b = max(lo, lo_meter), min(hi, hi_meter)
+                    if log and a < b:
+                        peaks.add(block[a - lo : b - lo])
             proc.stdin.close()
         except BrokenPipeError:
             pass
         if (code := proc.wait()) != 0:
-            log.seek(0)
-            errors = " / ".join(log.read().decode(errors="replace").strip().splitlines()[-3:])
-            raise EncodeError(failure_text(target, code, errors or "no message"))
-    return EncodedChunk(chunk.index, out)
+            errors.seek(0)
+            text = " / ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
+            raise EncodeError(failure_text(target, code, text or "no message"))
+    if log is None:
+        return EncodedChunk(chunk.index, out)
+    steps = read_steps(log, lo_meter // step_frames(timeline.rate_hz), peaks.peaks())
+    log.unlink()
+    owned = first_step - steps.first
+    metered = MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
+    return EncodedChunk(chunk.index, out, metered)
 
 
 def encode_chunk_bytes(
-    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, target: Path
-) -> EncodedChunk:
-    """`encode_chunk` through a scratch file of this process's own, the MP3 returned as bytes."""
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, target: Path,
+    measure: bool = True,
+) -> EncodedChunk:  # fmt: skip
+    """`encode_chunk` through a scratch folder of this process's own, the MP3 returned as
+    bytes (for a worker that shares no filesystem with the join)."""
     with tempfile.TemporaryDirectory(prefix="pmr-chunk-") as folder:
-        encoded = encode_chunk(timeline, score, chunk, bitrate, Path(folder) / "c.mp3", target)
-        assert isinstance(encoded.mp3, Path)
-        return dataclasses.replace(encoded, mp3=encoded.mp3.read_bytes())
+        out = Path(folder) / f"chunk-{chunk.index}.mp3"
+        encoded = encode_chunk(timeline, score, chunk, bitrate, out, target, measure)
+        return dataclasses.replace(encoded, mp3=out.read_bytes())
 
 
 def frame_spans(stream: bytes) -> list[tuple[int, int]]:
@@ -150,12 +199,11 @@ def frame_spans(stream: bytes) -> list[tuple[int, int]]:
 
 class Joiner:
     """The joined stream, written chunk by chunk as chunks finish (in order, one in memory at
-    a time): their kept frames behind chunk 0's Xing/LAME frame, each chunk's frames also
-    given to `feed` (the loudness meter), and at `close` the Xing/LAME frame completed for the
-    whole stream over its placeholder."""
+    a time): their kept frames behind chunk 0's Xing/LAME frame, and at `close` the Xing/LAME
+    frame completed for the whole stream over its placeholder."""
 
-    def __init__(self, out: Path, total: int, feed: Callable[[memoryview], None] | None) -> None:
-        self.file, self.total, self.feed = open(out, "wb"), total, feed  # noqa: SIM115
+    def __init__(self, out: Path, total: int) -> None:
+        self.file, self.total = open(out, "wb"), total  # noqa: SIM115
         self.head: bytearray | None = None
         self.count = self.size = 0
 
@@ -173,8 +221,6 @@ class Joiner:
         if spans:  # the kept frames are one stretch of the chunk's bytes: no copy
             kept = memoryview(stream)[spans[0][0] : spans[-1][1]]
             self.file.write(kept)
-            if self.feed is not None:
-                self.feed(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
         if path is not None:
             path.unlink()
@@ -227,9 +273,11 @@ def _worker_signals() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # killed
 
 
-def _encode_forked(chunk: Chunk, bitrate: str, out: Path, target: Path) -> EncodedChunk:
+def _encode_forked(
+    chunk: Chunk, bitrate: str, out: Path, target: Path, measure: bool
+) -> EncodedChunk:
     assert _SESSION is not None
-    return encode_chunk(*_SESSION, chunk, bitrate, out, target)
+    return encode_chunk(*_SESSION, chunk, bitrate, out, target, measure)
 
 
 @dataclass(frozen=True)
@@ -241,6 +289,7 @@ class ChunkWork:
     chunks: tuple[Chunk, ...]
     bitrate: str
     target: Path  # the MP3 they are for, named in a failure
+    measure: bool  # the chunks' encoders meter the steps they own
     folder: Path  # the client's scratch folder
 
 
@@ -269,7 +318,7 @@ class Forked:
             with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:
                 results = [
                     pool.apply_async(_encode_forked, (c, work.bitrate, work.folder /
-                                     f"chunk-{c.index}.mp3", work.target))
+                                     f"chunk-{c.index}.mp3", work.target, work.measure))
                     for c in work.chunks
                 ]  # fmt: skip
                 for result in results:
@@ -284,22 +333,25 @@ def encode_session(
     score: MixScore,
     executor: ChunkExecutor,
     on_progress: Callable[[str, int, int], None] | None = None,
-    feed: Callable[[memoryview], None] | None = None,
-) -> None:
+    measure: bool = True,
+) -> list[MeteredSteps]:
     """Encode the session in chunks on `executor` into `writer`'s target (through its temp
-    file, remux and rename, as a serial encode); `feed` gets the joined audio frames as they
-    are joined (a meter then runs while later chunks encode, not after them all). There are
-    CHUNKS_PER_JOB chunks a job, joined as they finish, in order; any failure or interruption
-    closes the executor's iterator, which stops its workers."""
+    file, remux and rename, as a serial encode); the steps its encoders metered, in order
+    (none unless `measure`). There are CHUNKS_PER_JOB chunks a job, joined as they finish,
+    in order; any failure or interruption closes the executor's iterator, which stops its
+    workers."""
     chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB)
     with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
-        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total, feed)
+        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total)
+        metered: list[MeteredSteps] = []
         work = ChunkWork(timeline, score, tuple(chunks), writer.bitrate, writer.target,
-                         Path(folder))  # fmt: skip
+                         measure, Path(folder))  # fmt: skip
         try:
             with contextlib.closing(executor(work)) as results:
                 for chunk, encoded in zip(chunks, results, strict=True):
                     joiner.add(chunk, encoded)
+                    if encoded.steps is not None:
+                        metered.append(encoded.steps)
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
@@ -307,3 +359,4 @@ def encode_session(
             raise
         joiner.close()
         writer.remux_from(Path(folder) / "joined.mp3")
+    return metered

@@ -84,7 +84,7 @@ class DaskChunks:
         timeline, score = client.scatter([work.timeline, work.score], broadcast=True, hash=False)
         futures = [
             client.submit(encode_chunk_bytes, timeline, score, chunk, work.bitrate, work.target,
-                          pure=False, priority=len(work.chunks) - chunk.index)
+                          work.measure, pure=False, priority=len(work.chunks) - chunk.index)
             for chunk in work.chunks
         ]  # fmt: skip
         try:

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -97,18 +96,6 @@ def failure_text(target: Path, code: int, errors: str) -> str:
     return f"ffmpeg failed (exit {code}) encoding {target}: {errors}"
 
 
-@dataclass(frozen=True)
-class Mp3Output:
-    """The end of the encoder's command: what the encode maps and where its stream is muxed.
-    The default writes one MP3 file with chapters, tags and cover mapped in; a subclass may
-    route the stream elsewhere (sound/meter.py tees it to the loudness meter)."""
-
-    publishing: bool = True  # map the chapters, tags and cover inputs into this encode
-
-    def muxer_args(self, output: Path) -> list[str]:
-        return ["-id3v2_version", "3", "-f", "mp3", str(output)]
-
-
 class Mp3Writer:
     """Context manager around one ffmpeg process; `write` takes (frames, channels) float32.
 
@@ -116,10 +103,9 @@ class Mp3Writer:
     sections, which the mp3 muxer writes as ID3v2.3 CHAP + CTOC frames), `cover` a JPEG/PNG
     embedded as the front-cover APIC frame, and `finish` runs on the complete temp file just
     before it is renamed into place (a failure there leaves nothing at the target).
+    `meter` is an input filtergraph (sound/meter.py `meter_graph`) whose [enc] the encoder
+    takes: the same PCM goes on to the loudness meter in the same process.
     """
-
-    stdout: int = subprocess.DEVNULL  # a subclass may take ffmpeg's stdout (e.g. to meter it)
-    output: Mp3Output = Mp3Output()  # how the command ends: a subclass may give another spec
 
     def __init__(
         self,
@@ -131,8 +117,10 @@ class Mp3Writer:
         metadata: Path | None = None,
         cover: Path | None = None,
         finish: Callable[[Path], None] | None = None,
+        meter: list[str] | None = None,
     ) -> None:
         self.target = Path(target)
+        self.meter = meter
         self.rate_hz, self.channels, self.bitrate = rate_hz, channels, bitrate
         self.tags = dict(tags or {})
         self.metadata, self.cover, self.finish = metadata, cover, finish
@@ -146,9 +134,9 @@ class Mp3Writer:
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *(self.publishing_args() if self.output.publishing else ["-map", "0:a"]),
+            *(self.meter or []), *self.publishing_args("[enc]" if self.meter else "0:a"),
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
-            *self.tag_args(), *self.output.muxer_args(output),
+            *self.tag_args(), "-id3v2_version", "3", "-f", "mp3", str(output),
         ]  # fmt: skip
 
     def tag_args(self) -> list[str]:
@@ -156,10 +144,10 @@ class Mp3Writer:
         tags = {**self.tags, "generator": mark()}
         return [arg for k, v in tags.items() for arg in ("-metadata", f"{k}={v}")]
 
-    def publishing_args(self) -> list[str]:
+    def publishing_args(self, audio: str = "0:a") -> list[str]:
         """Inputs after the audio (input 0) and the maps that put chapters, tags and the cover
         into the MP3."""
-        extra_inputs, maps = [], ["-map", "0:a"]
+        extra_inputs, maps = [], ["-map", audio]
         if self.metadata is not None:
             extra_inputs += ["-f", "ffmetadata", "-i", str(self.metadata)]
             maps += ["-map_metadata", "1", "-map_chapters", "1"]
@@ -171,9 +159,6 @@ class Mp3Writer:
                 "-metadata:s:v", "title=Cover", "-metadata:s:v", "comment=Cover (front)",
             ]  # fmt: skip
         return [*extra_inputs, *maps]
-
-    def complete(self, tmp: Path) -> None:
-        """Runs on the finished encode before `finish` and the rename; subclasses add steps."""
 
     def remux(self, source: Path, dest: Path) -> None:
         """Stream-copy the MP3 `source` to `dest` with this writer's chapters, tags and cover
@@ -205,7 +190,7 @@ class Mp3Writer:
             self._proc = subprocess.Popen(
                 self.command(self._tmp),
                 stdin=subprocess.PIPE,
-                stdout=self.stdout,
+                stdout=subprocess.DEVNULL,
                 stderr=self._log,
             )
         except OSError as exc:
@@ -243,7 +228,6 @@ class Mp3Writer:
             if code != 0:
                 raise EncodeError(self._failure(code))
             assert self._tmp is not None
-            self.complete(self._tmp)
             if self.finish is not None:
                 self.finish(self._tmp)
             assert self._file is not None

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from pipeline.build import BuildOptions, build
-from pipeline.chunked import FRAME, plan_chunks
+from pipeline.chunked import FRAME, PRE_ROLL, plan_chunks
 from pipeline.encode import ffmpeg_exe
 from pipeline.render import render_blocks
 
@@ -35,7 +35,7 @@ def test_chunks_cover_the_session_in_whole_frames_with_pre_and_post_roll() -> No
     assert len(chunks) == 3 and chunks[0].start == 0 and chunks[-1].end == total
     for a, b in itertools.pairwise(chunks):
         assert a.stop == b.first  # kept frames meet exactly
-        assert b.start == (b.first - 2) * FRAME and b.skip == 2  # two frames of pre-roll
+        assert b.start == (b.first - PRE_ROLL) * FRAME and b.skip == PRE_ROLL  # the pre-roll
         assert a.end == (a.stop + 2) * FRAME  # two frames past the last kept one
     assert len(plan_chunks(60 * RATE, 4)) == 1  # a minute: not worth splitting
 
@@ -124,8 +124,48 @@ def test_chunked_mp3_has_one_correct_lame_header_tags_and_chapters(pair: dict) -
     one, two = probe(serial.path), probe(chunked.path)
     assert two.count("Chapter #") == one.count("Chapter #") > 0
     assert "made by pmr" in two and "attached pic" in two
+
+
+def _ffmpeg_r128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS to 3 decimals, true peak dBTP) of the whole decoded file, by ffmpeg."""
+    run = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-af",
+         "ebur128=peak=true:metadata=1,ametadata=mode=print:key=lavfi.r128.I", "-f", "null", "-"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    lufs = float(re.findall(r"lavfi\.r128\.I=(\S+)", run.stderr)[-1])
+    return lufs, float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", run.stderr)[1])
+
+
+def test_the_encoders_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pair: dict) -> None:
+    """Serial and chunked builds meter the PCM inside their encoders (and the true peak only
+    around the loudest steps); the decoded file, metered whole, must say the same."""
+    serial, chunked = pair[1], pair[2]
+    for result in (serial, chunked):
+        lufs, peak = _ffmpeg_r128(result.path)
+        assert result.measured is not None
+        assert abs(result.measured.lufs - lufs) <= 0.05, (result.measured, lufs)
+        assert abs(result.measured.true_peak_db - peak) <= 0.2, (result.measured, peak)
     assert chunked.measured is not None and serial.measured is not None
-    assert abs(chunked.measured.lufs - serial.measured.lufs) < 0.3
+    assert abs(chunked.measured.lufs - serial.measured.lufs) <= 0.01  # every step metered once
+
+
+def test_each_100ms_step_is_metered_by_exactly_one_chunk_inside_its_encoded_frames() -> None:
+    from pipeline.sound.meter import WINDOW_STEPS, step_frames
+
+    for rate in (32_000, 44_100, 48_000):
+        step = step_frames(rate)
+        total = 7 * 60 * rate + 777
+        chunks = plan_chunks(total, 6)
+        spans = [c.metered(total, rate) for c in chunks]
+        owned = [range(first, hi // step) for first, _, hi in spans]
+        assert owned[0].start == 0 and owned[-1].stop == total // step
+        for a, b in itertools.pairwise(owned):
+            assert a.stop == b.start  # no step twice, none left out
+        for chunk, (first, lo, hi) in zip(chunks, spans, strict=True):
+            assert chunk.start <= lo and hi <= chunk.end  # metered inside what it encodes
+            if chunk.index:
+                assert lo <= (first - WINDOW_STEPS) * step  # its first window lies whole
 
 
 def test_mp3val_finds_nothing_wrong_in_the_joined_stream(pair: dict) -> None:
