@@ -15,9 +15,10 @@ Each chunk's encoder meters the 100 ms steps that end inside its kept frames, so
 of the session is metered once, and the gating runs over all of them after the join.
 
 Chunk 0 is written with its Xing/LAME frame; the joined stream gets the whole stream's frame
-count, byte count and end padding in it (and the tag's CRC), and the remux that adds tags,
-chapters and cover (Mp3Writer.remux) rewrites the header from the frames it copies, keeping
-the encoder delay and padding, so the decoded length is exact to the sample.
+count, byte count, seek table and end padding in it (and the tag's CRC), so the decoded
+length is exact to the sample and players seek correctly. The ID3 tag (tags, chapters,
+cover) is made by the same writer on a one-frame stub while the chunks encode
+(Mp3Writer.tag_header) and written ahead of the frames: no remux copies the stream.
 
 Chunks render their PCM with `Renderer` on the serial block grid (pipeline/render.py), so the
 audio they encode is bit-identical to the serial render's.
@@ -33,7 +34,8 @@ import signal
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,9 +44,10 @@ import numpy as np
 
 from .encode import Mp3Writer, failure_text, ffmpeg_exe
 from .errors import EncodeError
+from .files import atomic_path
 from .fit import Timeline
 from .render import Renderer
-from .sound.layers import block_spans
+from .sound.layers import SessionBed, block_spans
 from .sound.meter import (
     WARM_STEPS,
     WINDOW_STEPS,
@@ -198,14 +201,18 @@ def frame_spans(stream: bytes) -> list[tuple[int, int]]:
 
 
 class Joiner:
-    """The joined stream, written chunk by chunk as chunks finish (in order, one in memory at
-    a time): their kept frames behind chunk 0's Xing/LAME frame, and at `close` the Xing/LAME
-    frame completed for the whole stream over its placeholder."""
+    """The finished MP3 written chunk by chunk as chunks finish (in order, one in memory at a
+    time): the ID3 tag, chunk 0's Xing/LAME frame, then each chunk's kept frames; at `close`
+    the Xing/LAME frame is completed for the whole stream (count, bytes, seek table, padding)
+    over its placeholder."""
 
-    def __init__(self, out: Path, total: int) -> None:
+    def __init__(self, out: Path, total: int, tag: bytes) -> None:
         self.file, self.total = open(out, "wb"), total  # noqa: SIM115
+        self.file.write(tag)
+        self.tag_bytes = len(tag)
         self.head: bytearray | None = None
         self.count = self.size = 0
+        self.offsets = array("Q")  # each kept frame's first byte, from the Xing/LAME frame's
 
     def add(self, chunk: Chunk, encoded: EncodedChunk) -> None:
         assert encoded.index == chunk.index
@@ -220,6 +227,9 @@ class Joiner:
             spans = spans[: chunk.stop - chunk.first]
         if spans:  # the kept frames are one stretch of the chunk's bytes: no copy
             kept = memoryview(stream)[spans[0][0] : spans[-1][1]]
+            assert self.head is not None
+            base = len(self.head) + self.size - spans[0][0]
+            self.offsets.extend(start + base for start, _ in spans)
             self.file.write(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
         if path is not None:
@@ -228,17 +238,24 @@ class Joiner:
     def close(self) -> None:
         with self.file:
             assert self.head is not None
-            fix_info_frame(self.head, self.count, self.size, self.total)
-            self.file.seek(0)
+            fix_info_frame(self.head, self.count, self.size, self.total, self.offsets)
+            self.file.seek(self.tag_bytes)
             self.file.write(self.head)
 
 
-def fix_info_frame(head: bytearray, count: int, audio_bytes: int, total: int) -> None:
-    """Frame count, bytes, end padding and tag CRC of a Xing/LAME ('Info') frame."""
+def fix_info_frame(
+    head: bytearray, count: int, audio_bytes: int, total: int, offsets: Sequence[int] = ()
+) -> None:
+    """Frame count, bytes, seek table (from each audio frame's byte offset), end padding and
+    tag CRC of a Xing/LAME ('Info') frame."""
     at = next((i for i in (36, 21) if head[i : i + 4] in (b"Info", b"Xing")), None)
     if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc", b"Lavf"):
         raise EncodeError("chunked encode: chunk 0 has no Xing/LAME frame to complete")
     struct.pack_into(">II", head, at + 8, count, audio_bytes + len(head))
+    if offsets and head[at + 7] & 0x04:  # the TOC: where each 1 % of the duration starts,
+        size = audio_bytes + len(head)  # in 256ths of the stream's bytes
+        toc = [min(255, 256 * offsets[i * count // 100] // size) for i in range(100)]
+        head[at + 16 : at + 116] = bytes([0, *toc[1:]])
     lame = at + 120
     delay = (head[lame + 21] << 4) | (head[lame + 22] >> 4)
     padding = count * FRAME - delay - total
@@ -294,25 +311,30 @@ class ChunkWork:
 
 
 class ChunkExecutor(Protocol):
-    """Encodes `work.chunks` at `jobs` at a time, yielding their results in chunk order; closing
-    the iterator early stops what still runs."""
+    """Encodes `work.chunks`, `jobs` at a time: `start` submits them all and gives their
+    results in chunk order; leaving its context early stops what still runs."""
 
     jobs: int
 
-    def __call__(self, work: ChunkWork) -> Iterator[EncodedChunk]: ...
+    def start(
+        self, work: ChunkWork
+    ) -> contextlib.AbstractContextManager[Iterator[EncodedChunk]]: ...
 
 
 @dataclass(frozen=True)
 class Forked:
-    """Chunks on `jobs` processes forked from this one: the plan and the narration are shared
-    with them page for page, not copied; closing terminates them (their encoders then see
-    their input end). Chunk files go in the client's scratch folder."""
+    """Chunks on `jobs` processes forked from this one: the plan, the narration and the bed's
+    noise loop (made once here, before the fork) are shared with them page for page, not
+    copied; leaving terminates them (their encoders then see their input end). Chunk files go
+    in the client's scratch folder."""
 
     jobs: int
 
-    def __call__(self, work: ChunkWork) -> Iterator[EncodedChunk]:
+    @contextlib.contextmanager
+    def start(self, work: ChunkWork) -> Iterator[Iterator[EncodedChunk]]:
         global _SESSION
         _SESSION = (work.timeline, work.score)
+        SessionBed(work.timeline, work.score)  # makes the bed's noise loop once, to share
         context = multiprocessing.get_context("fork")
         try:
             with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:
@@ -321,8 +343,7 @@ class Forked:
                                      f"chunk-{c.index}.mp3", work.target, work.measure))
                     for c in work.chunks
                 ]  # fmt: skip
-                for result in results:
-                    yield result.get()
+                yield (result.get() for result in results)
         finally:
             _SESSION = None
 
@@ -335,19 +356,24 @@ def encode_session(
     on_progress: Callable[[str, int, int], None] | None = None,
     measure: bool = True,
 ) -> list[MeteredSteps]:
-    """Encode the session in chunks on `executor` into `writer`'s target (through its temp
-    file, remux and rename, as a serial encode); the steps its encoders metered, in order
-    (none unless `measure`). There are CHUNKS_PER_JOB chunks a job, joined as they finish,
-    in order; any failure or interruption closes the executor's iterator, which stops its
-    workers."""
+    """Encode the session in chunks on `executor` into `writer`'s target (its tag, then the
+    joined frames, into a temp file renamed into place as a serial encode's); the steps its
+    encoders metered, in order (none unless `measure`). There are CHUNKS_PER_JOB chunks a
+    job, joined as they finish, in order; any failure or interruption leaves the executor's
+    context, which stops its workers."""
     chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB)
-    with tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder:
-        joiner = Joiner(Path(folder) / "joined.mp3", timeline.total)
+    with (
+        tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
+        atomic_path(writer.target) as final,
+    ):
         metered: list[MeteredSteps] = []
         work = ChunkWork(timeline, score, tuple(chunks), writer.bitrate, writer.target,
                          measure, Path(folder))  # fmt: skip
+        joiner: Joiner | None = None
         try:
-            with contextlib.closing(executor(work)) as results:
+            with executor.start(work) as results:
+                # the tag is made while the first chunks encode
+                joiner = Joiner(final, timeline.total, writer.tag_header(Path(folder)))
                 for chunk, encoded in zip(chunks, results, strict=True):
                     joiner.add(chunk, encoded)
                     if encoded.steps is not None:
@@ -355,8 +381,8 @@ def encode_session(
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
-            joiner.file.close()
+            if joiner is not None:
+                joiner.file.close()
             raise
         joiner.close()
-        writer.remux_from(Path(folder) / "joined.mp3")
     return metered

@@ -79,7 +79,8 @@ class DaskChunks:
     client: Any
     jobs: int  # chunks are planned as for `jobs` local processes (--jobs; else the threads)
 
-    def __call__(self, work: ChunkWork) -> Iterator[EncodedChunk]:
+    @contextlib.contextmanager
+    def start(self, work: ChunkWork) -> Iterator[Iterator[EncodedChunk]]:
         client = self.client
         timeline, score = client.scatter([work.timeline, work.score], broadcast=True, hash=False)
         futures = [
@@ -88,8 +89,7 @@ class DaskChunks:
             for chunk in work.chunks
         ]  # fmt: skip
         try:
-            for future in futures:
-                yield _result(future, work)
+            yield (_result(future, work) for future in futures)
         finally:
             client.cancel([*futures, timeline, score])
 

@@ -160,27 +160,22 @@ class Mp3Writer:
             ]  # fmt: skip
         return [*extra_inputs, *maps]
 
-    def remux(self, source: Path, dest: Path) -> None:
-        """Stream-copy the MP3 `source` to `dest` with this writer's chapters, tags and cover
-        (no decoding; the muxer writes a new Xing/LAME header, keeping delay and padding)."""
-        run = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "mp3",
-             "-i", str(source), *self.publishing_args(), "-c:a", "copy", "-id3v2_version", "3",
-             *self.tag_args(), "-f", "mp3", str(dest)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        )  # fmt: skip
+    def tag_header(self, folder: Path) -> bytes:
+        """The ID3v2 tag this writer puts before the audio (tags, chapters, cover and what
+        `finish` adds), made by encoding one frame of silence with it into `folder`: a chunked
+        encode writes it ahead of its joined frames instead of remuxing the whole stream (the
+        tag holds nothing that depends on the audio)."""
+        stub = Path(folder) / "tag-stub.mp3"
+        silence = bytes(4 * self.channels * 1152)
+        run = subprocess.run(self.command(stub), input=silence, capture_output=True)
         if run.returncode != 0:
-            raise EncodeError(
-                self._failure_text(run.returncode, " / ".join(run.stderr.split("\n")[-3:]))
-            )
-
-    def remux_from(self, source: Path) -> None:
-        """The target made from an already encoded MP3 (a chunked encode): remuxed into the
-        temp file, `finish`ed, then renamed into place."""
-        with atomic_path(self.target) as tmp:
-            self.remux(source, tmp)
-            if self.finish is not None:
-                self.finish(tmp)
+            errors = " / ".join(run.stderr.decode(errors="replace").strip().splitlines()[-3:])
+            raise EncodeError(self._failure_text(run.returncode, errors or "no message"))
+        if self.finish is not None:
+            self.finish(stub)
+        tag = stub.read_bytes()[: id3_size(stub)]
+        stub.unlink()
+        return tag
 
     def __enter__(self) -> Mp3Writer:
         self._file = contextlib.ExitStack()
@@ -261,6 +256,16 @@ class Mp3Writer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def id3_size(path: Path) -> int:
+    """Bytes of the ID3v2 tag at the start of an MP3 (0 if it has none)."""
+    with open(path, "rb") as file:
+        head = file.read(10)
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    footer = 10 if head[5] & 0x10 else 0
+    return 10 + footer + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
 
 
 MASTER_FORMATS = {  # suffix -> codec arguments and muxer

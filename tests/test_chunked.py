@@ -115,6 +115,10 @@ def test_chunked_mp3_has_one_correct_lame_header_tags_and_chapters(pair: dict) -
     total = chunked.timeline.total
     count, delay, padding = _lame_tag(chunked.path)
     assert count * FRAME - delay - padding == total  # a gapless player's view
+    data = chunked.path.read_bytes()
+    tag = data.index(b"Info")
+    toc = list(data[tag + 16 : tag + 116])  # CBR: i % of the time starts at ~i % of the bytes
+    assert toc == sorted(toc) and all(abs(t - 2.56 * i) <= 2 for i, t in enumerate(toc)), toc
     assert _lame_tag(serial.path)[0] == count  # as many frames as one pass
 
     def probe(path: Path) -> str:

@@ -15,7 +15,7 @@ import pytest
 from pipeline.build import BuildOptions, build
 from pipeline.fit import Timeline
 from pipeline.render import Renderer, render_blocks
-from pipeline.sound.backgrounds import BACKGROUNDS, BedSpec, make_bed
+from pipeline.sound.backgrounds import BACKGROUNDS, NOISE_LOOP_FRAMES, BedSpec, make_bed
 from pipeline.sound.layers import block_spans
 from pipeline.sound.mix import MixScore
 
@@ -44,6 +44,36 @@ def test_bed_blocks_in_shuffled_order_equal_the_stream(name: str) -> None:
     assert np.array_equal(fresh, serial[7])
     other = make_bed(BedSpec(name), RATE, 2, seed=6).block(*spans[7])
     assert name.startswith(("pad", "binaural")) or not np.array_equal(other, serial[7])
+
+
+@pytest.mark.parametrize("name", ["pink", "brown", "ocean"])
+def test_noise_blocks_cross_the_loops_end_seamlessly(name: str) -> None:
+    period = NOISE_LOOP_FRAMES
+    bed = make_bed(BedSpec(name), RATE, 2, seed=5)
+    across = bed.block(period - RATE, 2 * RATE)  # one second either side of the loop's end
+    parts = np.concatenate([bed.block(period - RATE, RATE - 7), bed.block(period - 7, RATE + 7)])
+    assert np.array_equal(across, parts)
+    again = make_bed(BedSpec(name), RATE, 2, seed=5)
+    assert np.array_equal(again.block(period - RATE, 2 * RATE), across)
+    # the end runs into the start: no step at the seam larger than the noise's own steps
+    step = np.abs(np.diff(across.astype(np.float64), axis=0)).max(axis=1)
+    near = step[RATE - 65 : RATE + 64].max()
+    assert near <= np.percentile(np.delete(step, range(RATE - 65, RATE + 64)), 99.9)
+    if name != "ocean":  # the ocean's waves follow absolute time, not the loop
+        assert np.array_equal(across[RATE:], bed.block(0, RATE))
+
+
+def test_noise_loop_is_made_once_and_blocks_are_the_callers_own() -> None:
+    first = make_bed(BedSpec("ocean"), RATE, 2, seed=9)
+    second = make_bed(BedSpec("ocean"), RATE, 1, seed=9)
+    assert all(a is b for a, b in zip(first.loops, second.loops, strict=True))  # reused
+    assert not any(loop.flags.writeable for loop in first.loops)
+    block = first.block(1000, BLOCK)
+    block *= 0.0  # the session's layer scales its bed block in place
+    assert np.abs(first.block(1000, BLOCK)).max() > 0
+    mono = second.block(1000, BLOCK)
+    assert mono.shape == (BLOCK, 1)
+    assert np.allclose(mono[:, 0], first.block(1000, BLOCK).mean(axis=1))
 
 
 @pytest.fixture(scope="module")

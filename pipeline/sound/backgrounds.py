@@ -3,25 +3,25 @@
 A bed is position-addressable: `block(start, n)` returns frames [start, start + n) as
 (n, channels) float32 at an arbitrary but fixed level (the mixer calibrates it by loudness),
 the same whatever was rendered before, in any order or process; `render(n)` is the next n
-frames. Tones are computed from absolute frame positions. Noise is white noise drawn in fixed
-chunks, each from a generator keyed by (seed, chunk index), coloured by FIR filters whose
-state is the bounded history before the block (the kernel's length, redrawn from its chunks),
-so the output is continuous across block edges, identical for a given seed, and no
-session-long array exists.
+frames. Tones are computed from absolute frame positions, a block as one matrix product.
+Noise is played from a seamless loop made once per process and seed (seeded white noise
+circularly convolved with the colouring kernels, NOISE_LOOP_FRAMES long): a block is a slice
+of it, identical for a given seed, and no session-long array exists.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import RenderError
 from .audiofile import DecodeFailed, Decoding, load_segment, to_array, trim
-from .filters import Biquad, FirBank, biquad, kernel
+from .filters import Biquad, biquad, kernel
+from .tones import Sine, SineBank, binaural_sines, pad_sines
 
 BACKGROUNDS = {
     "pad": "a slowly evolving soft chord (A major over three octaves, mono-safe)",
@@ -34,12 +34,16 @@ BACKGROUNDS = {
 }
 FILE_DESCRIPTION = "any audio file (mp3, wav, flac, ogg...): looped with a crossfade"
 BINAURAL_BEATS_HZ = {"binaural-alpha": 10.0, "binaural-theta": 6.0}
-BINAURAL_CARRIER_HZ = 200.0
 LOOP_CROSSFADE_S = 2.0
 MAX_FILE_S = 300.0  # a longer file is cut here: a 5-minute loop is long enough, memory stays small
 MIN_FILE_S = 1.0
 BROWN_KERNEL_S = 0.19  # its impulse response holds -109 dB of its energy past this
-NOISE_CHUNK = 1 << 15  # frames of white noise drawn from one generator keyed by its index
+# A noise bed is a seamless loop of this many frames (95 s at 44.1 kHz), 16 MB per stream.
+# Listeners tell cyclically repeated noise from fresh noise up to cycles of about 20 s, most of
+# that ability lost between 5 and 10 s (Kaernbach 2004, "The memory of noise", Experimental
+# Psychology 51(4)): a 95 s cycle, with the right ear 47 s away from the left, is far beyond it.
+NOISE_LOOP_FRAMES = 1 << 22
+NOISE_LOOPS_KEPT = 2  # (bed, rate, seed) loops kept per process: a batch doesn't hoard them
 WAVE_GRID = 64  # frames between the points of the ocean's slow envelope, interpolated between
 FILE_SILENCE_DBFS = -70.0  # quieter than this at a file's ends is dead air, cut before looping
 
@@ -68,134 +72,42 @@ class Silence(Bed):
         return np.zeros((n, self.channels), dtype=np.float32)
 
 
-class _Clocked(Bed):
-    """A bed of sines at absolute frame positions: exact phase for hours, same in any blocks.
+class Tones(Bed):
+    """A bed of sines at absolute frame positions (a `tones.SineBank`)."""
 
-    A block of a sine is a cached table of exp(i w k) for the block's length, turned by the
-    phase at the block's first frame: one complex multiply per sample instead of a sin."""
-
-    def __init__(self, rate_hz: int, channels: int) -> None:
-        self.rate_hz, self.channels, self.position = rate_hz, channels, 0
-        self._tables: dict[tuple[float, int], np.ndarray] = {}
+    def __init__(self, rate_hz: int, channels: int, sines: list[Sine]) -> None:
+        self.channels, self.position = channels, 0
+        self.bank = SineBank(sines, rate_hz)
 
     def block(self, start: int, n: int) -> np.ndarray:
-        return _to_channels(self._stereo(start, n), self.channels)
-
-    def _sine(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
-        """sin(2 pi f (start + k) / rate + phase) for k < n, float32."""
-        return self._phasor(freq_hz, phase, start, n).imag
-
-    def _phasor(self, freq_hz: float, phase: float, start: int, n: int) -> np.ndarray:
-        """exp(i (2 pi f (start + k) / rate + phase)) for k < n, complex64."""
-        table = self._tables.get((freq_hz, n))
-        if table is None:
-            k = np.arange(n, dtype=np.float64)
-            table = np.exp(1j * (2 * np.pi * freq_hz / self.rate_hz) * k).astype(np.complex64)
-            self._tables[(freq_hz, n)] = table
-        turn = (freq_hz * start / self.rate_hz) % 1.0  # cycles at the first frame, exact
-        rotation = np.complex64(np.exp(1j * (2 * np.pi * turn + phase)))
-        return table * rotation
-
-    def _stereo(self, start: int, n: int) -> np.ndarray:
-        raise NotImplementedError
+        return _to_channels(self.bank.block(start, n), self.channels)
 
 
-class Pad(_Clocked):
-    """A soft A-major chord over three octaves, each partial swelling on its own slow cycle
-    (16 to 40 s, slower than a breath) so the bed breathes instead of droning.
+class _LoopedNoise(Bed):
+    """A noise bed played from its seamless loop (`noise_loops`): frames [start, start + n) of
+    the left ear are the loop's frames from start (modulo its period), the right ear's half a
+    period later (independent noise 47 s apart). A block is two slices."""
 
-    Mono-safe: both ears play the same frequency, the right a fixed fraction of a cycle
-    later (at most a quarter), so (L+R)/2 keeps a steady level on a phone or a mono speaker
-    instead of beating to silence. Its upper partials (330-880 Hz) carry about a tenth of its
-    energy, which is what a phone speaker can play; weights fall with height, so it stays a
-    soft, dark chord under the voice."""
-
-    PARTIALS = (  # Hz, weight, swell Hz, right ear's delay in cycles
-        (110.0, 1.0, 0.050, 0.05),
-        (164.81, 0.7, 0.037, 0.12),
-        (220.0, 0.5, 0.061, 0.20),
-        (277.18, 0.35, 0.043, 0.25),
-        (329.63, 0.28, 0.029, 0.15),
-        (440.0, 0.3, 0.033, 0.22),
-        (554.37, 0.22, 0.047, 0.10),
-        (659.26, 0.17, 0.026, 0.25),
-        (880.0, 0.1, 0.039, 0.18),
-    )
-
-    def _stereo(self, start: int, n: int) -> np.ndarray:
-        left = np.zeros(n, dtype=np.complex64)
-        right = np.zeros(n, dtype=np.complex64)
-        for index, (freq, weight, swell_hz, delay) in enumerate(self.PARTIALS):
-            swell = self._sine(swell_hz, index, start, n)
-            swell *= np.float32(0.4 * weight)
-            swell += np.float32(0.6 * weight)
-            tone = self._phasor(freq, index, start, n)
-            tone *= swell
-            left += tone
-            # the right ear: the same tone `delay` cycles later (the phasor turned by it)
-            right += tone * np.complex64(np.exp(2j * np.pi * delay))
-        return np.stack([left.imag, right.imag], axis=1)
-
-
-class Binaural(_Clocked):
-    """Two sines, carrier -/+ beat/2 in the left/right ear: the brain hears the difference as a
-    slow beat. Only meaningful in stereo on headphones."""
-
-    def __init__(self, rate_hz: int, channels: int, beat_hz: float) -> None:
-        super().__init__(rate_hz, channels)
-        self.beat_hz = beat_hz
-
-    def _stereo(self, start: int, n: int) -> np.ndarray:
-        left = self._sine(BINAURAL_CARRIER_HZ - self.beat_hz / 2, 0.0, start, n)
-        right = self._sine(BINAURAL_CARRIER_HZ + self.beat_hz / 2, 0.0, start, n)
-        return np.stack([left, right], axis=1)
-
-
-class _FilteredNoise(Bed):
-    """Seeded white noise through FIR colouring filters, position-addressable: a block is the
-    valid part of the convolution of the noise from `kernel - 1` frames before it to its end,
-    so it needs no state from the block before and is continuous at every block edge.
-
-    The white noise is uniform with unit variance (four times cheaper to draw than normal;
-    after a colouring filter hundreds of taps long it is Gaussian all the same), drawn in
-    NOISE_CHUNK frames from a generator keyed by (seed, chunk index). The last chunks drawn
-    are kept: consecutive blocks share the history they overlap."""
-
-    def __init__(self, rate_hz: int, channels: int, seed: int, kernels: list[np.ndarray]) -> None:
+    def __init__(self, rate_hz: int, channels: int, seed: int, name: str) -> None:
         self.rate_hz, self.channels, self.position = rate_hz, channels, 0
-        self.seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-        self.filter = FirBank(kernels)
-        self._chunks: dict[int, np.ndarray] = {}
+        self.loops = noise_loops(name, rate_hz, seed & 0xFFFF_FFFF_FFFF_FFFF)
 
     def block(self, start: int, n: int) -> np.ndarray:
-        history = self.filter.length - 1
-        shaped = self._shape(self.filter(self._white(start - history, n + history)), start, n)
-        return _to_channels(shaped.T, self.channels)
+        half = NOISE_LOOP_FRAMES // 2
+        ears = [(_cyclic(loop, start, n), _cyclic(loop, start + half, n)) for loop in self.loops]
+        return _to_channels(np.stack(self._shape(ears, start, n), axis=1), self.channels)
 
-    def _shape(self, filtered: list[np.ndarray], start: int, n: int) -> np.ndarray:
-        """(2, n) of the bed from the filters' (2, n) outputs."""
-        return filtered[0]
+    def _shape(self, streams: list[tuple], start: int, n: int) -> tuple[np.ndarray, ...]:
+        """The (left, right) (n,) frames of the bed from each stream's (read-only) ears."""
+        return streams[0]
 
-    def _white(self, start: int, n: int) -> np.ndarray:
-        """(2, n) float32 white noise at frames [start, start + n), any start (negative too)."""
-        first, last = start // NOISE_CHUNK, (start + n - 1) // NOISE_CHUNK
-        chunks = [self._chunk(index) for index in range(first, last + 1)]
-        self._chunks = {i: self._chunks[i] for i in range(first, last + 1)}  # the rest goes
-        joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
-        offset = start - first * NOISE_CHUNK
-        return joined[:, offset : offset + n]
 
-    def _chunk(self, index: int) -> np.ndarray:
-        chunk = self._chunks.get(index)
-        if chunk is None:
-            key = np.random.SeedSequence([self.seed, index + (1 << 62)])  # entropy is >= 0
-            chunk = np.random.Generator(np.random.PCG64(key)).random(
-                (2, NOISE_CHUNK), dtype=np.float32
-            )
-            chunk -= np.float32(0.5)
-            chunk *= np.float32(math.sqrt(12.0))  # unit variance
-            self._chunks[index] = chunk
-        return chunk
+def _cyclic(loop: np.ndarray, start: int, n: int) -> np.ndarray:
+    """loop[(start + k) % period] for k < n: a view unless it wraps."""
+    begin = start % loop.shape[0]
+    if begin + n <= loop.shape[0]:
+        return loop[begin : begin + n]
+    return np.take(loop, np.arange(begin, begin + n), mode="wrap")
 
 
 @cache
@@ -231,17 +143,17 @@ def _wash(rate_hz: int) -> np.ndarray:
     return kernel((*_brown_sections(rate_hz), *band), round(BROWN_KERNEL_S * rate_hz))
 
 
-class Ocean(_FilteredNoise):
+class Ocean(_LoopedNoise):
     """Waves: brown noise (the swell) plus a band-passed copy of the same noise (the wash)
     whose share follows a slow wave envelope, so the sound's colour opens and closes like
     surf. The envelope comes from absolute time, computed every WAVE_GRID frames (at absolute
     multiples of it) and interpolated between: it moves over seconds."""
 
     def __init__(self, rate_hz: int, channels: int, seed: int) -> None:
-        super().__init__(rate_hz, channels, seed, [_brown(rate_hz), _wash(rate_hz)])
+        super().__init__(rate_hz, channels, seed, "ocean")
 
-    def _shape(self, filtered: list[np.ndarray], start: int, n: int) -> np.ndarray:
-        swell, washed = filtered
+    def _shape(self, streams: list[tuple], start: int, n: int) -> tuple[np.ndarray, ...]:
+        swell, washed = streams
         first = start // WAVE_GRID
         cells = (start + n - 1) // WAVE_GRID - first + 1
         t = np.arange(first, first + cells + 1, dtype=np.float64) * (WAVE_GRID / self.rate_hz)
@@ -250,10 +162,46 @@ class Ocean(_FilteredNoise):
         crest = 0.35 + 0.65 * wave
         # the band-passed wash is ~10 dB below the swell before this gain
         offset = start - first * WAVE_GRID
-        swell *= _between(0.6 + 0.4 * crest)[offset : offset + n]
-        washed *= _between(3.0 * wave * crest)[offset : offset + n]
-        swell += washed
-        return swell
+        swell_gain = _between(0.6 + 0.4 * crest)[offset : offset + n]
+        wash_gain = _between(3.0 * wave * crest)[offset : offset + n]
+        ears = []
+        for ear in (0, 1):
+            mixed = swell[ear] * swell_gain
+            mixed += washed[ear] * wash_gain
+            ears.append(mixed)
+        return tuple(ears)
+
+
+NOISE_KERNELS = {"pink": (_pink,), "brown": (_brown,), "ocean": (_brown, _wash)}
+
+
+@lru_cache(maxsize=NOISE_LOOPS_KEPT)
+def noise_loops(name: str, rate_hz: int, seed: int) -> tuple[np.ndarray, ...]:
+    """One period (NOISE_LOOP_FRAMES, mono float32, read-only) of each stream of a noise bed:
+    seeded Gaussian white noise circularly convolved with each of the bed's colouring kernels
+    (the product of their spectra), so the loop is exactly periodic and its end runs into its
+    start without a seam. The white noise is drawn as its spectrum (independent complex
+    Gaussians, what the FFT of white noise is), which saves a transform; it has unit variance
+    in time, so a stream has the level of unit white noise through its kernel.
+
+    Made once per (bed, rate, seed) in a process: `make_bed` builds it, so a parent that makes
+    the bed before forking shares the loop with its workers, and a second bed of the same
+    options reuses it."""
+    bins = NOISE_LOOP_FRAMES // 2 + 1
+    key = np.random.SeedSequence([seed, 1 << 61])  # not a key of any other stream
+    draw = np.random.Generator(np.random.PCG64(key)).standard_normal(2 * bins, np.float32)
+    draw *= np.float32(math.sqrt(NOISE_LOOP_FRAMES / 2))
+    white = draw.view(np.complex64)
+    white[0] = 0.0  # no DC offset (every kernel passes little there anyway)
+    loops = []
+    for make in NOISE_KERNELS[name]:  # in place: the transient peak is ~4x a loop
+        spectrum = np.fft.rfft(make(rate_hz).astype(np.float32), NOISE_LOOP_FRAMES)
+        spectrum *= white
+        loop = np.fft.irfft(spectrum, NOISE_LOOP_FRAMES).astype(np.float32, copy=False)
+        del spectrum
+        loop.flags.writeable = False
+        loops.append(loop)
+    return tuple(loops)
 
 
 def _between(points: np.ndarray) -> np.ndarray:
@@ -319,18 +267,16 @@ def make_bed(spec: BedSpec, rate_hz: int, channels: int, seed: int = 0) -> Bed:
     """A fresh generator for `spec`, positioned at frame 0."""
     check_layout(spec, channels)
     if spec.name in BINAURAL_BEATS_HZ and spec.path is None:
-        return Binaural(rate_hz, channels, BINAURAL_BEATS_HZ[spec.name])
+        return Tones(rate_hz, channels, binaural_sines(BINAURAL_BEATS_HZ[spec.name]))
     if spec.path is not None:
         return Looped(_file_loop(spec.path, rate_hz), channels)
     match spec.name:
         case "none":
             return Silence(channels)
         case "pad":
-            return Pad(rate_hz, channels)
-        case "pink":
-            return _FilteredNoise(rate_hz, channels, seed, [_pink(rate_hz)])
-        case "brown":
-            return _FilteredNoise(rate_hz, channels, seed, [_brown(rate_hz)])
+            return Tones(rate_hz, channels, pad_sines())
+        case "pink" | "brown":
+            return _LoopedNoise(rate_hz, channels, seed, spec.name)
         case "ocean":
             return Ocean(rate_hz, channels, seed)
     raise RenderError(f"unknown background {spec.name!r}; valid: {', '.join(BACKGROUNDS)}")

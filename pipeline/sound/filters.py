@@ -78,17 +78,6 @@ def fast_size(n: int) -> int:
     return best
 
 
-@cache
-def smooth_size(n: int) -> int:
-    """The smallest 2^a 3^b >= n: radix 2 and 3 are pocketfft's quickest (a session block
-    plus a 0.2 s kernel history fits 98,304 = 2^15 3)."""
-    best, three = 1 << (n - 1).bit_length(), 1
-    while three < best:
-        best = min(best, three << max(0, (-(-n // three) - 1).bit_length()))
-        three *= 3
-    return best
-
-
 def convolve(audio: np.ndarray, h: np.ndarray) -> np.ndarray:
     """`audio` (n,) or (n, channels) filtered by FIR `h`, same length (float64)."""
     x = np.asarray(audio, dtype=np.float64)
@@ -123,29 +112,6 @@ class OverlapAdd:
             self.tails[index] = full[n:].copy()
             out.append(full[:n])
         return out
-
-
-class FirBank:
-    """Stateless FIR filters for (channels, n + length - 1) rows of a stream: each returns the
-    (channels, n) float32 valid part of its convolution (the first length - 1 frames are the
-    history the filter needs). Kernels share one FFT of the input; their spectra are kept per
-    FFT size. The same input gives the same output bit for bit, whatever came before."""
-
-    def __init__(self, kernels: list[np.ndarray]) -> None:
-        self.length = max(h.size for h in kernels)
-        self.kernels = kernels
-        self._spectra: dict[int, list[np.ndarray]] = {}
-
-    def __call__(self, rows: np.ndarray) -> list[np.ndarray]:
-        total = rows.shape[1]
-        size = smooth_size(total)
-        spectra = self._spectra.get(size)
-        if spectra is None:
-            spectra = [np.fft.rfft(h, size).astype(np.complex64) for h in self.kernels]
-            self._spectra[size] = spectra
-        source = np.fft.rfft(rows.astype(np.float64), size, axis=1).astype(np.complex64)
-        skip = self.length - 1
-        return [np.fft.irfft(source * h, size, axis=1)[:, skip:total] for h in spectra]
 
 
 @cache

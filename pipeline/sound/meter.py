@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encode import ffmpeg_exe
+from ..encode import ffmpeg_exe, id3_size
 from ..errors import EncodeError
 from ..tuning import MP3_LEVEL_DB
 from .loudness import BLOCK_S, STEP_S, energy_to_lufs, gated_mean
@@ -166,15 +166,6 @@ def true_peak_db(path: Path, loud: Sequence[int], rate_hz: int) -> float:
         capture_output=True, text=True,
     )  # fmt: skip
     return _parse(result.stderr, result.returncode, path).true_peak_db
-
-
-def id3_size(path: Path) -> int:
-    """Bytes of the ID3v2 tag at the start of an MP3 (0 if it has none)."""
-    with open(path, "rb") as file:
-        head = file.read(10)
-    if len(head) < 10 or head[:3] != b"ID3":
-        return 0
-    return 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
 
 
 def session_measured(
