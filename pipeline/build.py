@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .chunked import MPEG1_RATES_HZ, encode_session, plan_chunks
+from .chunked import MPEG1_RATES_HZ, ChunkExecutor, Forked, encode_session, plan_chunks
+from .cluster import cluster_chunks
 from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import (
     MasterWriter,
@@ -97,6 +98,8 @@ class BuildOptions:
     dominant: str = "left"  # this side comes first in each pair of groups
     master: Path | None = None  # also write the mixed PCM here (.wav float or .flac 24-bit)
     jobs: int | None = 1  # chunks encoded at once (chunked.py); None: the cores; 1: serial
+    executor: str = "local"  # or "dask": the chunks on a cluster (then jobs None: its threads)
+    scheduler: str | None = None  # the dask scheduler's address (tcp://HOST:8786)
 
     @property
     def body(self) -> Body:
@@ -146,12 +149,13 @@ def build(
     on_notice: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build one session (see `_build`); --force holds for every file it writes."""
-    with forcing(options.force):
-        return _build(options, on_progress, on_notice)
+    with forcing(options.force), contextlib.ExitStack() as stack:
+        return _build(options, stack, on_progress, on_notice)
 
 
 def _build(
     options: BuildOptions,
+    stack: contextlib.ExitStack,
     on_progress: Progress | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> BuildResult:
@@ -174,6 +178,9 @@ def _build(
         check_output_path(master, (*inputs, out))
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
+    remote = cluster_chunks(  # a cluster is reached (or not) before any narration
+        options.executor, options.scheduler, options.jobs, master, rate_hz, stack
+    )
 
     clips = narrate_at_pace(options, script, voice, rate_hz, on_progress, on_notice)
     label = f"{script.name} with {voice.name}"
@@ -190,8 +197,9 @@ def _build(
     with output_lock(out):  # the MP3 and its sidecars, together
         with prepare(script, timeline, episode, speakers, now, cache_dir) as pub:
             jobs = chunk_jobs(options.jobs, timeline, master)
+            chunks = remote or (Forked(jobs) if jobs > 1 else None)
             measured = _encode(
-                out, timeline, score, bitrate, pub, options.measure, on_progress, master, jobs
+                out, timeline, score, bitrate, pub, options.measure, on_progress, master, chunks
             )
         if options.sidecars:
             inputs = {
@@ -220,14 +228,14 @@ def _encode(
     measure: bool,
     on_progress: Progress | None,
     master: Path | None = None,
-    jobs: int = 1,
+    chunks: ChunkExecutor | None = None,
 ) -> Measured | None:
     """Render the blocks straight into one ffmpeg process (and the same blocks into the
-    lossless master, if asked), or in `jobs` chunks at once; the loudness its encoders
+    lossless master, if asked), or in chunks on `chunks`; the loudness its encoders
     metered as they encoded (sound/meter.py), or None when not asked to measure."""
-    if jobs > 1:
+    if chunks is not None:
         mp3 = _mp3_writer(out, timeline, score, bitrate, pub)
-        steps = encode_session(mp3, timeline, score, jobs, on_progress, measure)
+        steps = encode_session(mp3, timeline, score, chunks, on_progress, measure)
         return session_measured(out, steps, timeline.total, timeline.rate_hz) if measure else None
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(meter_folder())) if measure else None

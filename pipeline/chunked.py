@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
 import signal
 import struct
 import subprocess
 import tempfile
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -122,12 +124,23 @@ def chunk_command(
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class EncodedChunk:
+    """What a chunk job hands back: its MP3 stream, as a file the client can read (local
+    workers) or as the bytes themselves (a cluster's workers, on another filesystem)."""
+
+    index: int
+    mp3: bytes | Path
+    steps: MeteredSteps | None = None  # the loudness of the steps it owns, when metered
+
+
 def encode_chunk(
     timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path,
     measure: bool = True,
-) -> tuple[Path, MeteredSteps | None]:  # fmt: skip
-    """Render the chunk's PCM (on the serial block grid) into its own encoder, which meters
-    the steps the chunk owns when `measure`; a failure names `target`, the MP3 it is for."""
+) -> EncodedChunk:  # fmt: skip
+    """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`,
+    which meters the steps the chunk owns when `measure`; a failure names `target`, the MP3
+    it is for."""
     renderer = Renderer(timeline, score)
     first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
     log = meter_log(out.parent, out.stem) if measure else None
@@ -154,11 +167,24 @@ def encode_chunk(
             text = " / ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
             raise EncodeError(failure_text(target, code, text or "no message"))
     if log is None:
-        return out, None
+        return EncodedChunk(chunk.index, out)
     steps = read_steps(log, lo_meter // step_frames(timeline.rate_hz), peaks.peaks())
     log.unlink()
     owned = first_step - steps.first
-    return out, MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
+    metered = MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
+    return EncodedChunk(chunk.index, out, metered)
+
+
+def encode_chunk_bytes(
+    timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, target: Path,
+    measure: bool = True,
+) -> EncodedChunk:  # fmt: skip
+    """`encode_chunk` through a scratch folder of this process's own, the MP3 returned as
+    bytes (for a worker that shares no filesystem with the join)."""
+    with tempfile.TemporaryDirectory(prefix="pmr-chunk-") as folder:
+        out = Path(folder) / f"chunk-{chunk.index}.mp3"
+        encoded = encode_chunk(timeline, score, chunk, bitrate, out, target, measure)
+        return dataclasses.replace(encoded, mp3=out.read_bytes())
 
 
 def frame_spans(stream: bytes) -> list[tuple[int, int]]:
@@ -188,8 +214,10 @@ class Joiner:
         self.count = self.size = 0
         self.offsets = array("Q")  # each kept frame's first byte, from the Xing/LAME frame's
 
-    def add(self, chunk: Chunk, path: Path) -> None:
-        stream = path.read_bytes()
+    def add(self, chunk: Chunk, encoded: EncodedChunk) -> None:
+        assert encoded.index == chunk.index
+        path = encoded.mp3 if isinstance(encoded.mp3, Path) else None
+        stream = encoded.mp3 if path is None else path.read_bytes()
         spans = frame_spans(stream)
         if chunk.index == 0:
             self.head, spans = bytearray(stream[slice(*spans[0])]), spans[1:]
@@ -204,7 +232,8 @@ class Joiner:
             self.offsets.extend(start + base for start, _ in spans)
             self.file.write(kept)
             self.count, self.size = self.count + len(spans), self.size + len(kept)
-        path.unlink()
+        if path is not None:
+            path.unlink()
 
     def close(self) -> None:
         with self.file:
@@ -263,58 +292,97 @@ def _worker_signals() -> None:
 
 def _encode_forked(
     chunk: Chunk, bitrate: str, out: Path, target: Path, measure: bool
-) -> tuple[Path, MeteredSteps | None]:
+) -> EncodedChunk:
     assert _SESSION is not None
     return encode_chunk(*_SESSION, chunk, bitrate, out, target, measure)
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    """One session's chunks, for an executor to encode (each with `encode_chunk`)."""
+
+    timeline: Timeline
+    score: MixScore
+    chunks: tuple[Chunk, ...]
+    bitrate: str
+    target: Path  # the MP3 they are for, named in a failure
+    measure: bool  # the chunks' encoders meter the steps they own
+    folder: Path  # the client's scratch folder
+
+
+class ChunkExecutor(Protocol):
+    """Encodes `work.chunks`, `jobs` at a time: `start` submits them all and gives their
+    results in chunk order; leaving its context early stops what still runs."""
+
+    jobs: int
+
+    def start(
+        self, work: ChunkWork
+    ) -> contextlib.AbstractContextManager[Iterator[EncodedChunk]]: ...
+
+
+@dataclass(frozen=True)
+class Forked:
+    """Chunks on `jobs` processes forked from this one: the plan, the narration and the bed's
+    noise loop (made once here, before the fork) are shared with them page for page, not
+    copied; leaving terminates them (their encoders then see their input end). Chunk files go
+    in the client's scratch folder."""
+
+    jobs: int
+
+    @contextlib.contextmanager
+    def start(self, work: ChunkWork) -> Iterator[Iterator[EncodedChunk]]:
+        global _SESSION
+        _SESSION = (work.timeline, work.score)
+        SessionBed(work.timeline, work.score)  # makes the bed's noise loop once, to share
+        context = multiprocessing.get_context("fork")
+        try:
+            with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:
+                results = [
+                    pool.apply_async(_encode_forked, (c, work.bitrate, work.folder /
+                                     f"chunk-{c.index}.mp3", work.target, work.measure))
+                    for c in work.chunks
+                ]  # fmt: skip
+                yield (result.get() for result in results)
+        finally:
+            _SESSION = None
 
 
 def encode_session(
     writer: Mp3Writer,
     timeline: Timeline,
     score: MixScore,
-    jobs: int,
+    executor: ChunkExecutor,
     on_progress: Callable[[str, int, int], None] | None = None,
     measure: bool = True,
 ) -> list[MeteredSteps]:
-    """Encode the session in chunks on `jobs` processes into `writer`'s target (its tag, then
-    the joined frames, into a temp file renamed into place as a serial encode's); the steps
-    its encoders metered, in order (none unless `measure`).
-
-    Workers are forked: the plan and the narration are shared with them page for page, not
-    copied; any failure or interruption terminates them (their encoders then see their input
-    end). There are CHUNKS_PER_JOB chunks a worker, joined as they finish, in order."""
-    global _SESSION
-    chunks = plan_chunks(timeline.total, jobs * CHUNKS_PER_JOB)
+    """Encode the session in chunks on `executor` into `writer`'s target (its tag, then the
+    joined frames, into a temp file renamed into place as a serial encode's); the steps its
+    encoders metered, in order (none unless `measure`). There are CHUNKS_PER_JOB chunks a
+    job, joined as they finish, in order; any failure or interruption leaves the executor's
+    context, which stops its workers."""
+    chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB)
     with (
         tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
         atomic_path(writer.target) as final,
     ):
         metered: list[MeteredSteps] = []
-        _SESSION = (timeline, score)
-        SessionBed(timeline, score)  # makes the bed's noise loop once: the forked workers share it
+        work = ChunkWork(timeline, score, tuple(chunks), writer.bitrate, writer.target,
+                         measure, Path(folder))  # fmt: skip
         joiner: Joiner | None = None
         try:
-            workers = min(jobs, len(chunks))
-            with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
-                results = [
-                    pool.apply_async(_encode_forked, (c, writer.bitrate, Path(folder) /
-                                     f"chunk-{c.index}.mp3", writer.target, measure))
-                    for c in chunks
-                ]  # fmt: skip
+            with executor.start(work) as results:
                 # the tag is made while the first chunks encode
                 joiner = Joiner(final, timeline.total, writer.tag_header(Path(folder)))
-                for chunk, result in zip(chunks, results, strict=True):
-                    path, steps = result.get()
-                    joiner.add(chunk, path)
-                    if steps is not None:
-                        metered.append(steps)
+                for chunk, encoded in zip(chunks, results, strict=True):
+                    joiner.add(chunk, encoded)
+                    if encoded.steps is not None:
+                        metered.append(encoded.steps)
                     if on_progress:
                         on_progress("rendering", min(chunk.end, timeline.total), timeline.total)
         except BaseException:
             if joiner is not None:
                 joiner.file.close()
             raise
-        finally:
-            _SESSION = None
         joiner.close()
     return metered

@@ -41,5 +41,9 @@ class BatchError(PmrError):
     """A batch matrix is invalid (its file, key or value is named)."""
 
 
+class ClusterError(PmrError):
+    """--executor dask can't be used: no scheduler, the extra missing, or it can't be reached."""
+
+
 class OutputError(PmrError):
     """An output path pmr may not write: a node, a link, a folder, or a file pmr did not write."""

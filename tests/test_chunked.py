@@ -221,3 +221,72 @@ def test_a_crashed_chunk_encoder_is_a_clear_error(long_build: tuple) -> None:
     assert proc.returncode == 2, stderr
     assert "ffmpeg failed" in stderr and "Traceback" not in stderr
     assert list(out_dir.iterdir()) == []
+
+
+def _audio_frames(path: Path) -> bytes:
+    """The MP3 after its ID3v2 tag (which holds times): the Xing/LAME frame and the audio."""
+    data = path.read_bytes()
+    assert data[:3] == b"ID3"
+    return data[10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10])) :]
+
+
+def test_a_dask_cluster_build_is_bit_identical_to_the_local_chunked_one(
+    pair: dict, module_cache: Path, tmp_path: Path
+) -> None:
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra is not installed (pip install -e '.[dask]')"
+    )
+    import dask
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    local = pair[2]
+    (tmp_path / "out").mkdir()
+    scratch = dask.config.set({"temporary-directory": str(tmp_path / "dask-scratch")})
+    with (
+        scratch,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, protocol="tcp://",
+            host="127.0.0.1", dashboard_address=None,
+        ) as cluster,
+    ):  # fmt: skip
+        result = CliRunner().invoke(
+            app,
+            ["build", str(local.path.with_name("mini.toml")), "-m", "2", "-j", "2", "-q",
+             "--background", "pink", "--cache-dir", str(module_cache), "--out",
+             str(tmp_path / "out" / "d.mp3"), "--executor", "dask", "--scheduler",
+             cluster.scheduler_address],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    remote = tmp_path / "out" / "d.mp3"
+    assert np.array_equal(_decode(remote), _decode(local.path))  # the same PCM, sample for sample
+    assert _audio_frames(remote) == _audio_frames(local.path)  # and the same MP3 frames
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".mp3") == ["d.mp3"]
+
+
+def test_dask_build_mistakes_exit_2_before_any_work(tmp_path: Path, mini_routine: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path / "out"
+    out.mkdir()
+    base = ["build", str(mini_routine), "-m", "2", "-o", str(out / "s.mp3")]
+    cases = {
+        ("--executor", "ray"): "--executor 'ray': valid: local, dask",
+        ("--executor", "dask"): "--executor dask needs --scheduler ADDRESS",
+        ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"):
+            "--scheduler tcp://127.0.0.1:9: can't reach the dask scheduler",
+        ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9", "--master",
+         str(out / "m.wav")): "--executor dask: --master is written by the serial path",
+        ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9", "--sample-rate", "22050"):
+            "--executor dask: --sample-rate 22050 has no MPEG-1 frames",
+    }  # fmt: skip
+    for extra, message in cases.items():
+        result = CliRunner().invoke(app, [*base, *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert f"pmr: error: {message}" in result.output, result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []

@@ -5,9 +5,10 @@ assessed = assess(variants)                  # keys every output; unchanged ones
 report = run_batch(assessed, cache_dir=...)  # narration first, then -j N workers or dask
 """
 
+from ..cluster import EXECUTORS
 from .jobs import BatchProgress
 from .matrix import Matrix, Variant, expand, load_matrix, parse_matrix, with_lists
-from .run import EXECUTORS, BatchReport, Outcome, run_batch
+from .run import BatchReport, Outcome, run_batch
 from .staleness import Assessed, assess, stamp_path
 
 __all__ = [

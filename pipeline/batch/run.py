@@ -20,18 +20,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import BatchError
+from ..cluster import check_executor, connect_dask
 from ..files import sweep_if_unlocked
 from ..narration import ClipCache
 from ..publish import sidecar_paths
-from .cluster import connect_dask, run_dask
+from .cluster import run_dask
 from .jobs import BatchProgress, Job, OnProgress, Rendered
 from .local import run_local
 from .narrate import NarrationKey, narrate_all
 from .staleness import Assessed, stamp_path
 
 Status = Literal["built", "skipped", "failed"]
-EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,7 @@ def run_batch(
     """Build every variant that is not up to date; `jobs` worker processes for `local`
     (default: the number of cores), the cluster's workers for `dask`. `force`: the builds
     may replace any regular file at their outputs (see files.check_target)."""
-    if executor not in EXECUTORS:
-        raise BatchError(f"--executor {executor!r}: valid: {', '.join(EXECUTORS)}")
+    check_executor(executor)
     started = time.monotonic()
     emit = on_event or (lambda event: None)
     cache_dir = Path(cache_dir).absolute()

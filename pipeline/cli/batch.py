@@ -9,7 +9,7 @@ import typer
 
 from ..narration import default_cache_dir
 from ..tuning import MAX_BATCH_VARIANTS
-from .options import CacheDir, Quiet
+from .options import CacheDir, Executor, Quiet, Scheduler
 from .output import err, notices
 
 commands = typer.Typer()
@@ -41,12 +41,8 @@ def batch_command(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Variants rendered at once [default: cores]."),
     ] = None,
-    executor: Annotated[
-        str, typer.Option("--executor", help="local (processes) or dask (a cluster).")
-    ] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="dask scheduler address (tcp://HOST:8786).")
-    ] = None,
+    executor: Executor = "local",
+    scheduler: Scheduler = None,
     force: Annotated[
         bool,
         typer.Option(

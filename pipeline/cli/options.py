@@ -161,3 +161,7 @@ Dominant = Annotated[
     str,
     typer.Option("--dominant", help="left or right: this side comes first in each pair."),
 ]
+Executor = Annotated[str, typer.Option("--executor", help="local (processes) or dask (a cluster).")]
+Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="dask scheduler address (tcp://HOST:8786).")
+]

@@ -29,6 +29,7 @@ from .options import (
     Bitrate,
     CacheDir,
     Dominant,
+    Executor,
     FillMissing,
     Force,
     Gentle,
@@ -41,6 +42,7 @@ from .options import (
     Room,
     RoutineArgument,
     SampleRate,
+    Scheduler,
     Seed,
     SessionMinutes,
     Skip,
@@ -116,9 +118,12 @@ def build_command(
             "-j",
             min=1,
             help="Chunks rendered and encoded at once [default: the cores from 5 min on, "
-            "else 1: the serial path, which builds with --master also take].",
+            "else 1: the serial path, which builds with --master also take; with --executor "
+            "dask, the cluster's threads].",
         ),
     ] = None,
+    executor: Executor = "local",
+    scheduler: Scheduler = None,
     quiet: Quiet = False,
 ) -> None:
     """Build one session MP3, fitted to exactly --minutes (or the routine's own length).
@@ -139,6 +144,8 @@ def build_command(
       pmr build full -m 30 --background ocean --loudness sleep --no-chimes
 
       pmr build seven -m 15 --skip right-arm --gentle neck --dominant right
+
+      pmr build sleep -m 120 --executor dask --scheduler tcp://10.0.0.5:8786
     """
     options = BuildOptions(
         routine=routine, minutes=minutes, voice=voice, out=out, cache_dir=cache_dir,
@@ -148,7 +155,7 @@ def build_command(
         section_chimes=section_chimes, tones=tones, seed=seed, measure=measure, force=force,
         pace=pace, room=room, voice_chain=voice_chain,
         skip=tuple(skip or ()), gentle=tuple(gentle or ()), dominant=dominant, master=master,
-        jobs=jobs,
+        jobs=jobs, executor=executor, scheduler=scheduler,
     )  # fmt: skip
     with progress(quiet) as on_progress:
         result = build(options, on_progress, notices(quiet))
