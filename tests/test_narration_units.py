@@ -133,9 +133,13 @@ def test_cache_info_and_prune(tmp_path: Path) -> None:
     assert "removed 4 clips (1 corrupt)" in pruned.output
     assert sorted(p.name for p in cache.entries()) == [kept.name]
     assert cache.lookup(f"beta/{0:064x}")[0] is not None
+    for store in ("covers", "beds"):  # what builds keep beside the clips
+        (tmp_path / store).mkdir()
+        (tmp_path / store / "kept.npy").write_bytes(b"x" * 100)
     everything = runner.invoke(app, ["cache", "prune", "--all", "--cache-dir", str(tmp_path)])
     assert "removed 1 clips" in everything.output and "1 temp files" in everything.output
-    assert list(cache.entries()) == []
+    assert "2 cover and bed files" in everything.output
+    assert list(cache.entries()) == [] and not list(tmp_path.glob("*/kept.npy"))
     negative = runner.invoke(app, ["cache", "prune", "--older-than", "-1"])
     assert negative.exit_code == 2 and "--older-than" in negative.output
 

@@ -203,6 +203,7 @@ def cache_prune_command(
     cache = ClipCache(cache_dir or default_cache_dir())
     result = cache.prune(older_than * 86400, voice, everything)
     typer.echo(
-        f"removed {result.removed} clips ({result.corrupt} corrupt) and {result.temp_files} "
-        f"temp files, {result.freed_bytes / 1e6:.1f} MB freed from {cache.root}"
+        f"removed {result.removed} clips ({result.corrupt} corrupt), {result.temp_files} "
+        f"temp files and {result.stored} cover and bed files, "
+        f"{result.freed_bytes / 1e6:.1f} MB freed from {cache.root}"
     )

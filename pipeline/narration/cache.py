@@ -51,6 +51,7 @@ class PruneResult:
     freed_bytes: int
     corrupt: int
     temp_files: int
+    stored: int = 0  # files of the build's stores beside the clips (covers/, beds/)
 
 
 class ClipCache:
@@ -133,7 +134,8 @@ class ClipCache:
         self, older_than_s: float | None = None, voice: str | None = None, everything: bool = False
     ) -> PruneResult:
         """Remove clips unused for `older_than_s`, a voice's clips, or all; always removes
-        corrupt entries and temp files left by writers that died."""
+        corrupt entries and temp files left by writers that died. The stores beside the clips
+        (drawn covers, bed figures and noise loops) go with `everything` or when unused."""
         now = time.time()
         removed = freed = corrupt = temps = 0
         for path in list(self.entries()):
@@ -157,7 +159,18 @@ class ClipCache:
                     temps += 1
             except FileNotFoundError:
                 continue
-        return PruneResult(removed, freed, corrupt, temps)
+        stored = 0
+        for path in (*self.root.glob("covers/*"), *self.root.glob("beds/*")):
+            try:  # made again by the next build that needs them; never a voice's
+                stat = path.stat()
+                if everything or (
+                    older_than_s is not None and now - _last_used(stat) > older_than_s
+                ):
+                    path.unlink()
+                    stored, freed = stored + 1, freed + stat.st_size
+            except FileNotFoundError:
+                continue
+        return PruneResult(removed, freed, corrupt, temps, stored)
 
 
 def _last_used(stat: os.stat_result) -> float:
