@@ -42,7 +42,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .encode import Mp3Writer, failure_text, ffmpeg_exe
+from .encode import Mp3Writer, error_tail, failure_text, ffmpeg_exe
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
@@ -164,8 +164,7 @@ def encode_chunk(
             pass
         if (code := proc.wait()) != 0:
             errors.seek(0)
-            text = " / ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
-            raise EncodeError(failure_text(target, code, text or "no message"))
+            raise EncodeError(failure_text(target, code, error_tail(errors.read())))
     if log is None:
         return EncodedChunk(chunk.index, out)
     steps = read_steps(log, lo_meter // step_frames(timeline.rate_hz), peaks.peaks())

@@ -86,6 +86,11 @@ def check_output_path(
     return target
 
 
+def error_tail(stderr: bytes) -> str:
+    """ffmpeg's last three lines on stderr, joined into one, for an error message."""
+    return " / ".join(stderr.decode(errors="replace").strip().splitlines()[-3:]) or "no message"
+
+
 def failure_text(target: Path, code: int, errors: str) -> str:
     """What a failed ffmpeg writing `target` (exit `code`, its last `errors`) tells the user."""
     if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
@@ -169,8 +174,7 @@ class Mp3Writer:
         silence = bytes(4 * self.channels * 1152)
         run = subprocess.run(self.command(stub), input=silence, capture_output=True)
         if run.returncode != 0:
-            errors = " / ".join(run.stderr.decode(errors="replace").strip().splitlines()[-3:])
-            raise EncodeError(self._failure_text(run.returncode, errors or "no message"))
+            raise EncodeError(self._failure_text(run.returncode, error_tail(run.stderr)))
         if self.finish is not None:
             self.finish(stub)
         tag = stub.read_bytes()[: id3_size(stub)]
@@ -242,8 +246,7 @@ class Mp3Writer:
         if self._log is None:
             return ""
         self._log.seek(0)
-        text = self._log.read().decode(errors="replace").strip().splitlines()
-        return " / ".join(text[-3:]) or "no message"
+        return error_tail(self._log.read())
 
     def _cleanup(self) -> None:
         if self._proc and self._proc.poll() is None:
