@@ -240,7 +240,7 @@ def _encode(
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(meter_folder())) if measure else None
         log = meter_log(folder, "session") if folder else None
-        peaks = StepPeaks(0, timeline.rate_hz)
+        peaks = StepPeaks(timeline.rate_hz)
         with contextlib.ExitStack() as writers:
             lossless = None
             if master is not None:

@@ -65,7 +65,7 @@ FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
 PRE_ROLL, POST_ROLL = 24, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
-CHUNKS_PER_JOB = 3  # so the meter follows the joins while later chunks still encode
+CHUNKS_PER_JOB = 3  # so joining overlaps the later chunks' encoding and the tail is short
 _KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 MPEG1_RATES_HZ = (44100, 48000, 32000)  # by the header's index; others are MPEG-2 (576)
 
@@ -145,7 +145,7 @@ def encode_chunk(
     first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
     log = meter_log(out.parent, out.stem) if measure else None
     graph = meter_graph(log, (lo_meter - chunk.start, hi_meter - chunk.start)) if log else None
-    peaks = StepPeaks(lo_meter, timeline.rate_hz)
+    peaks = StepPeaks(timeline.rate_hz)  # from lo_meter on
     command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, graph)
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
