@@ -21,6 +21,7 @@ from pipeline.build import BuildOptions, build
 from pipeline.chunked import FRAME, PRE_ROLL, plan_chunks
 from pipeline.encode import ffmpeg_exe
 from pipeline.render import render_blocks
+from pipeline.tuning import MP3_BITRATE
 
 from .test_reliability import long_build as long_build
 from .test_reliability import pmr
@@ -98,16 +99,36 @@ def test_chunked_mp3_is_seamless_against_the_lossless_pcm(pair: dict) -> None:
     pcm = np.concatenate(list(render_blocks(chunked.timeline, chunked.score))).astype(np.float64)
     one, two = _decode(serial.path), _decode(chunked.path)
     assert one.shape == two.shape == pcm.shape == (total, 2)  # exact to the sample
+    flat = _decode(_one_pass_without_reservoir(pcm, folder=chunked.path.parent))
     single, joined = _windows_db(one, pcm), _windows_db(two, pcm)
+    unjoined = _windows_db(flat, pcm)
     join = plan_chunks(total, 2)[1].first * FRAME - 1105  # source frame of the join
     worst = int(np.nanargmin(joined))
-    # the bit reservoir is off in chunks: a transient's frame gets no borrowed bits, which
-    # costs up to a few dB in its window, wherever it is (scripts/measure_joins.py)
-    assert np.nanmin(joined) >= np.nanmin(single) - 3.0, (worst * WINDOW, join, single[worst])
+    # The bit reservoir is off in chunks: a transient's frame gets no borrowed bits, which
+    # costs a window up to ~4 dB against the reservoir-on pass wherever it falls (the fresh
+    # narration of each test run moves it: 0.8 dB one run, 3.7 dB another). So the joined file
+    # is held to one pass with the reservoir off, window by window, and to the reservoir-on
+    # pass in its 10th percentile and median.
+    # (a click costs ~15 dB; the join moves a window by up to ~1 dB against the flat pass)
+    assert np.nanmin(joined) >= np.nanmin(unjoined) - 2.0, (worst * WINDOW, join, unjoined[worst])
     around = slice((join - 2 * FRAME) // WINDOW, (join + 2 * FRAME) // WINDOW + 1)
     # the windows at the join sound as the single pass does there (no click: that is -15 dB)
     assert np.all(joined[around] >= single[around] - 2.0), (joined[around], single[around])
+    assert np.nanpercentile(joined, 10) >= np.nanpercentile(single, 10) - 1.0
     assert np.nanmedian(joined) >= np.nanmedian(single) - 1.0
+
+
+def _one_pass_without_reservoir(pcm: np.ndarray, folder: Path) -> Path:
+    """The lossless PCM encoded by ffmpeg in one pass with the chunks' settings (128k CBR,
+    bit reservoir off): what the joined file would be with no join at all."""
+    out = folder / "one-pass-no-reservoir.mp3"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "f32le", "-ar", str(RATE),
+         "-ac", "2", "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE,
+         "-reservoir", "0", str(out)],
+        input=pcm.astype("<f4").tobytes(), check=True,
+    )  # fmt: skip
+    return out
 
 
 def test_chunked_mp3_has_one_correct_lame_header_tags_and_chapters(pair: dict) -> None:
