@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .chunked import MPEG1_RATES_HZ, ChunkExecutor, Forked, encode_session, plan_chunks
+from .chunked import ChunkExecutor, Forked, encode_session, plan_chunks
 from .cluster import cluster_chunks
 from .delivery import Delivery, Phrasing, resolve_pace
 from .encode import (
@@ -24,6 +24,7 @@ from .encode import (
 from .errors import FitError, VoiceError
 from .files import forcing
 from .fit import Timeline, all_fixed, fit, natural_seconds
+from .mp3frames import MPEG1_RATES_HZ
 from .narration import ClipCache, Clips, VoiceProfile, default_cache_dir, load_voice, narrate
 from .publish import (
     EpisodeInfo,

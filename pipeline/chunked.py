@@ -46,6 +46,7 @@ from .encode import Mp3Writer, error_tail, failure_text, ffmpeg_exe
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
+from .mp3frames import SAMPLES, encoder_delay, frame_spans, info_offset
 from .render import Renderer
 from .sound.layers import SessionBed, block_spans
 from .sound.meter import (
@@ -61,13 +62,11 @@ from .sound.meter import (
 from .sound.mix import MixScore
 from .tuning import BLOCK_FRAMES
 
-FRAME = 1152  # PCM frames per MPEG-1 Layer III frame
+FRAME = SAMPLES[1]  # PCM frames per MPEG-1 Layer III frame (chunked encodes are MPEG-1)
 PRE_ROLL, POST_ROLL = 24, 2  # MP3 frames encoded before / after a chunk's kept frames
 MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
 CHUNKS_PER_JOB = 3  # so joining overlaps the later chunks' encoding and the tail is short
-_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-MPEG1_RATES_HZ = (44100, 48000, 32000)  # by the header's index; others are MPEG-2 (576)
 
 
 @dataclass(frozen=True)
@@ -186,19 +185,6 @@ def encode_chunk_bytes(
         return dataclasses.replace(encoded, mp3=out.read_bytes())
 
 
-def frame_spans(stream: bytes) -> list[tuple[int, int]]:
-    """(start, end) bytes of each MPEG-1 Layer III frame of a raw stream, by its header."""
-    out, at = [], 0
-    while at + 4 <= len(stream):
-        b1, b2 = stream[at + 1], stream[at + 2]
-        if stream[at] != 0xFF or (b1 & 0xFE) != 0xFA or b2 >> 4 in (0, 15) or (b2 >> 2) & 3 == 3:
-            raise EncodeError(f"chunked encode: no MPEG-1 Layer III frame at byte {at}")
-        size = 144000 * _KBPS[b2 >> 4] // MPEG1_RATES_HZ[(b2 >> 2) & 3] + ((b2 >> 1) & 1)
-        out.append((at, at + size))
-        at += size
-    return out
-
-
 class Joiner:
     """The finished MP3 written chunk by chunk as chunks finish (in order, one in memory at a
     time): the ID3 tag, chunk 0's Xing/LAME frame, then each chunk's kept frames; at `close`
@@ -247,8 +233,8 @@ def fix_info_frame(
 ) -> None:
     """Frame count, bytes, seek table (from each audio frame's byte offset), end padding and
     tag CRC of a Xing/LAME ('Info') frame."""
-    at = next((i for i in (36, 21) if head[i : i + 4] in (b"Info", b"Xing")), None)
-    if at is None or head[at + 120 : at + 124] not in (b"LAME", b"Lavc", b"Lavf"):
+    at, delay = info_offset(head), encoder_delay(head)
+    if at is None or delay is None:
         raise EncodeError("chunked encode: chunk 0 has no Xing/LAME frame to complete")
     struct.pack_into(">II", head, at + 8, count, audio_bytes + len(head))
     if offsets and head[at + 7] & 0x04:  # the TOC: where each 1 % of the duration starts,
@@ -256,7 +242,6 @@ def fix_info_frame(
         toc = [min(255, 256 * offsets[i * count // 100] // size) for i in range(100)]
         head[at + 16 : at + 116] = bytes([0, *toc[1:]])
     lame = at + 120
-    delay = (head[lame + 21] << 4) | (head[lame + 22] >> 4)
     padding = count * FRAME - delay - total
     if not 0 <= padding < 4096:
         raise EncodeError(f"chunked encode: end padding {padding} out of range")

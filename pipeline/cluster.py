@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from . import DISTRIBUTION
-from .chunked import MPEG1_RATES_HZ, ChunkWork, EncodedChunk, encode_chunk_bytes
+from .chunked import ChunkWork, EncodedChunk, encode_chunk_bytes
 from .errors import ClusterError, EncodeError, PmrError
+from .mp3frames import MPEG1_RATES_HZ
 
 EXECUTORS = ("local", "dask")
 DASK_CONNECT_S = 10

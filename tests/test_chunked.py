@@ -175,6 +175,36 @@ def test_the_encoders_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pa
     assert abs(chunked.measured.lufs - serial.measured.lufs) <= 0.01  # every step metered once
 
 
+def _decode_stretch(source: str) -> np.ndarray:
+    command = [ffmpeg_exe(), "-v", "error", "-f", "mp3", "-i", source, "-f", "f32le", "-"]
+    run = subprocess.run(command, capture_output=True, check=True)
+    return np.frombuffer(run.stdout, "<f4").reshape(-1, 2)
+
+
+def test_each_true_peak_stretch_decodes_to_the_whole_files_own_samples(pair: dict) -> None:
+    """The true peak meter decodes stretches of the finished MP3 from a frame's first byte (no
+    seeking); where its fade-in starts, a stretch must be the whole file's decode, sample for
+    sample, at the step's place: in the serial file (bit reservoir on) and the joined one."""
+    from pipeline.sound.meter import PEAK_BEFORE_S, peak_stretches, step_frames
+
+    for result in (pair[1], pair[2]):
+        whole = _decode(result.path)
+        steps = whole.shape[0] // step_frames(RATE)
+        join = plan_chunks(result.timeline.total, 2)[1].first * FRAME // step_frames(RATE)
+        with open(result.path, "rb") as file:
+            data = file.read()
+        chosen = (0, 2, 3, join - 1, join, join + 1, steps // 3, steps - 3, steps - 1)
+        for step, (source, lead, length) in zip(
+            chosen, peak_stretches(data, result.path, chosen, RATE), strict=True
+        ):
+            stretch = _decode_stretch(source)
+            at = round(lead * RATE)  # the stretch's start in its own decode
+            start = round(max(0.0, step * 0.1 - PEAK_BEFORE_S) * RATE)  # and in the file's
+            n = min(round(length * RATE), whole.shape[0] - start)
+            assert stretch.shape[0] >= at + n, (result.path.name, step)
+            np.testing.assert_array_equal(stretch[at : at + n], whole[start : start + n])
+
+
 def test_each_100ms_step_is_metered_by_exactly_one_chunk_inside_its_encoded_frames() -> None:
     from pipeline.sound.meter import WINDOW_STEPS, step_frames
 
