@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -196,12 +197,12 @@ def _build(
     episode, now = described(options.episode or EpisodeInfo(), script, options.body), now_utc()
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
-        with prepare(script, timeline, episode, speakers, now, cache_dir) as pub:
-            jobs = chunk_jobs(options.jobs, timeline, master)
-            chunks = remote or (Forked(jobs) if jobs > 1 else None)
-            measured = _encode(
-                out, timeline, score, bitrate, pub, options.measure, on_progress, master, chunks
-            )
+        publishing = functools.partial(prepare, script, timeline, episode, speakers, now, cache_dir)
+        jobs = chunk_jobs(options.jobs, timeline, master)
+        chunks = remote or (Forked(jobs) if jobs > 1 else None)
+        measured = _encode(
+            out, timeline, score, bitrate, publishing, options.measure, on_progress, master, chunks
+        )
         if options.sidecars:
             inputs = {
                 "routine": file_input(routine_file),
@@ -225,7 +226,7 @@ def _encode(
     timeline: Timeline,
     score: MixScore,
     bitrate: str,
-    pub: Prepared,
+    publishing: Callable[[], contextlib.AbstractContextManager[Prepared]],
     measure: bool,
     on_progress: Progress | None,
     master: Path | None = None,
@@ -233,12 +234,19 @@ def _encode(
 ) -> Measured | None:
     """Render the blocks straight into one ffmpeg process (and the same blocks into the
     lossless master, if asked), or in chunks on `chunks`; the loudness its encoders
-    metered as they encoded (sound/meter.py), or None when not asked to measure."""
+    metered as they encoded (sound/meter.py), or None when not asked to measure.
+    `publishing` gives the tags, chapters and cover (publish/tags.py `prepare`)."""
     if chunks is not None:
-        mp3 = _mp3_writer(out, timeline, score, bitrate, pub)
-        steps = encode_session(mp3, timeline, score, chunks, on_progress, measure)
+
+        def tag_header(folder: Path) -> bytes:
+            with publishing() as pub:
+                return _mp3_writer(out, timeline, score, bitrate, pub).tag_header(folder)
+
+        steps = encode_session(out, bitrate, tag_header, timeline, score, chunks, on_progress,
+                               measure)  # fmt: skip
         return session_measured(out, steps, timeline.total, timeline.rate_hz) if measure else None
     with contextlib.ExitStack() as stack:
+        pub = stack.enter_context(publishing())
         folder = Path(stack.enter_context(meter_folder())) if measure else None
         log = meter_log(folder, "session") if folder else None
         peaks = StepPeaks(timeline.rate_hz)

@@ -42,7 +42,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .encode import Mp3Writer, error_tail, failure_text, ffmpeg_exe
+from .encode import error_tail, failure_text, ffmpeg_exe
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
@@ -95,11 +95,17 @@ class Chunk:
         return first_step, start, max(start, kept_end // step * step)
 
 
-def plan_chunks(total: int, jobs: int) -> list[Chunk]:
+def plan_chunks(total: int, jobs: int, workers: int = 1) -> list[Chunk]:
     """At most `jobs` chunks of whole MP3 frames over `total` PCM frames, or more where a
-    chunk would be longer than MAX_CHUNK_FRAMES (what the join holds stays flat)."""
+    chunk would be longer than MAX_CHUNK_FRAMES (what the join holds stays flat). Beyond
+    `workers` chunks, a multiple of them, so no worker has the last chunk to itself (23
+    chunks of 2 hours on 2 workers left one idle for a whole chunk, ~2 s)."""
     frames = -(-total // FRAME)
-    count = max(1, min(jobs, frames // MIN_CHUNK_FRAMES), -(-frames // MAX_CHUNK_FRAMES))
+    count = max(1, min(jobs, frames // MIN_CHUNK_FRAMES))
+    if (longest := -(-frames // MAX_CHUNK_FRAMES)) > count:
+        count = -(-longest // workers) * workers
+    elif count > workers:
+        count = count // workers * workers
     cuts = [round(frames * k / count) for k in range(count + 1)]
     chunks = []
     for k in range(count):
@@ -333,31 +339,34 @@ class Forked:
 
 
 def encode_session(
-    writer: Mp3Writer,
+    target: Path,
+    bitrate: str,
+    tag_header: Callable[[Path], bytes],
     timeline: Timeline,
     score: MixScore,
     executor: ChunkExecutor,
     on_progress: Callable[[str, int, int], None] | None = None,
     measure: bool = True,
 ) -> list[MeteredSteps]:
-    """Encode the session in chunks on `executor` into `writer`'s target (its tag, then the
-    joined frames, into a temp file renamed into place as a serial encode's); the steps its
-    encoders metered, in order (none unless `measure`). There are CHUNKS_PER_JOB chunks a
-    job, joined as they finish, in order; any failure or interruption leaves the executor's
-    context, which stops its workers."""
-    chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB)
+    """Encode the session in chunks on `executor` into `target` (the ID3 tag `tag_header`
+    makes in a scratch folder, then the joined frames, into a temp file renamed into place as
+    a serial encode's); the steps its encoders metered, in order (none unless `measure`).
+    The tag is made once the chunks have started, so what it needs (tags, cover) costs no
+    time before them. There are CHUNKS_PER_JOB chunks a job, joined as they finish, in
+    order; any failure or interruption leaves the executor's context, which stops its
+    workers."""
+    chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB, executor.jobs)
     with (
         tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
-        atomic_path(writer.target) as final,
+        atomic_path(target) as final,
     ):
         metered: list[MeteredSteps] = []
-        work = ChunkWork(timeline, score, tuple(chunks), writer.bitrate, writer.target,
-                         measure, Path(folder))  # fmt: skip
+        work = ChunkWork(timeline, score, tuple(chunks), bitrate, target, measure, Path(folder))
         joiner: Joiner | None = None
         try:
             with executor.start(work) as results:
                 # the tag is made while the first chunks encode
-                joiner = Joiner(final, timeline.total, writer.tag_header(Path(folder)))
+                joiner = Joiner(final, timeline.total, tag_header(Path(folder)))
                 for chunk, encoded in zip(chunks, results, strict=True):
                     joiner.add(chunk, encoded)
                     if encoded.steps is not None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from functools import cache
 
-import langcodes
-
 ID3_UNKNOWN = "XXX"
 BCP47_UNKNOWN = "und"
 
@@ -19,6 +17,8 @@ BCP47_UNKNOWN = "und"
 @cache
 def bcp47(tag: str) -> str:
     """'en_US' -> 'en-US', 'cat' -> 'ca', 'iw' -> 'he'; 'und' when it is not a language tag."""
+    import langcodes  # (0.07 s to import: only a build's tags and a feed need it)
+
     try:
         return langcodes.standardize_tag(tag)
     except (ValueError, LookupError):
@@ -28,6 +28,8 @@ def bcp47(tag: str) -> str:
 @cache
 def iso639_2(tag: str) -> str:
     """'ca' -> 'cat', 'de-AT' -> 'deu' (ISO 639-2/T); 'XXX' when it has none."""
+    import langcodes
+
     try:
         code = langcodes.Language.get(tag).to_alpha3()
     except (ValueError, LookupError):

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from pipeline.build import BuildOptions, build
-from pipeline.chunked import FRAME, PRE_ROLL, plan_chunks
+from pipeline.chunked import FRAME, MAX_CHUNK_FRAMES, PRE_ROLL, plan_chunks
 from pipeline.encode import ffmpeg_exe
 from pipeline.render import render_blocks
 from pipeline.tuning import MP3_BITRATE
@@ -39,6 +39,10 @@ def test_chunks_cover_the_session_in_whole_frames_with_pre_and_post_roll() -> No
         assert b.start == (b.first - PRE_ROLL) * FRAME and b.skip == PRE_ROLL  # the pre-roll
         assert a.end == (a.stop + 2) * FRAME  # two frames past the last kept one
     assert len(plan_chunks(60 * RATE, 4)) == 1  # a minute: not worth splitting
+    for minutes in (5, 20, 60, 120, 180):  # beyond one round, whole rounds of 2 workers
+        planned = plan_chunks(round(minutes * 60 * RATE), 6, workers=2)
+        assert len(planned) % 2 == 0, (minutes, len(planned))
+        assert max(c.end - c.start for c in planned) <= (MAX_CHUNK_FRAMES + PRE_ROLL + 3) * FRAME
 
 
 def _lame_tag(path: Path) -> tuple[int, int, int]:

@@ -11,7 +11,6 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -49,6 +48,6 @@ def user_errors() -> Iterator[None]:
 class PmrGroup(TyperGroup):
     """The app's command group: invoking any (sub)command goes through `user_errors`."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         with user_errors():
             return super().invoke(ctx)

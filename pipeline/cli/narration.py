@@ -15,7 +15,6 @@ from ..files import forcing, has_mark, write_atomic
 from ..narration import ClipCache, Clips, available_voices, default_cache_dir, load_voice, narrate
 from ..narration.profiles import parse_voice
 from ..narration.recorded import recording_script, script_csv, script_markdown
-from ..narration.speak import speak_line
 from ..template import load_script
 from ..tuning import SAMPLE_RATE_HZ
 from .options import (
@@ -152,6 +151,8 @@ def preview_command(
     """
     profile = load_voice(voice)
     cache = ClipCache(cache_dir or default_cache_dir())
+    from ..narration.speak import speak_line
+
     spoken = speak_line(text, profile, cache, out, offline, strict, notice)
     player = shutil.which("ffplay")
     if play and player is None:

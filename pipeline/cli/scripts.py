@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import EncodeError, TemplateError
 from ..files import forcing, mark, write_atomic
 from ..template import Pause, Script, load_script
-from ..template.script_export import FORMATS, as_ssml, as_text, chapters_natural, chapters_of
-from ..template.script_import import Imported, read_script
-from ..template.tomlwrite import dumps
 from ..tuning import SAMPLE_RATE_HZ
 from .options import CacheDir, Quiet, RoutineArgument, Voice
 from .output import notices
+
+if TYPE_CHECKING:
+    from ..template.script_import import Imported
 
 commands = typer.Typer()
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -52,6 +52,9 @@ def import_command(
     """
     if not LANGUAGE.fullmatch(language):
         raise TemplateError(f"--language {language!r}: give a language code like en or pt-BR")
+    from ..template.script_import import read_script
+    from ..template.tomlwrite import dumps
+
     imported = read_script(script, language=language, stretch=stretch)
     target = out or script.with_suffix(".toml")
     if target.suffix != ".toml":
@@ -94,6 +97,8 @@ def export_script_command(
       pmr export-script quick --format ssml -m 8 -o quick-8.ssml
     """
     fmt = fmt or ("ssml" if out is not None and out.suffix.lower() == ".ssml" else "text")
+    from ..template.script_export import FORMATS, as_ssml, as_text, chapters_natural, chapters_of
+
     if fmt not in FORMATS:
         raise TemplateError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
     script = load_script(routine)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -37,7 +38,6 @@ from .loudness import (
     energy_to_lufs,
     gated_mean,
     limit,
-    measure,
     stream_block_energies,
 )
 from .settings import LoudnessTarget, resolve_loudness
@@ -208,12 +208,21 @@ def place_cues(timeline: Timeline, settings: MixSettings, frame: _Frame) -> Plac
     placed: list[Placed] = []
     for start, kind in cue_placements(timeline, settings):
         samples = cue(kind, frame.rate)
-        unit = measure(samples, frame.rate).lufs + 10 * np.log10(frame.duplicate)
-        gain_db = frame.target - _CUE_BELOW[kind] - unit
+        lufs, energies = _cue_figures(kind, frame.rate)
+        gain_db = frame.target - _CUE_BELOW[kind] - lufs - 10 * np.log10(frame.duplicate)
         placed.append(Placed(start, samples, db_to_gain(gain_db)))
         scale = frame.duplicate * 10 ** (gain_db / 10)
-        frame.grid.add(energy, start, block_energies(samples, frame.rate) * scale)
+        frame.grid.add(energy, start, energies * scale)
     return PlacedCues(tuple(placed), energy)
+
+
+@cache
+def _cue_figures(kind: str, rate_hz: int) -> tuple[float, np.ndarray]:
+    """A cue's loudness (LUFS, at peak 1) and its 400 ms block energies: measured once per
+    kind in a process, not at each of its places (a session has dozens)."""
+    energies = block_energies(cue(kind, rate_hz), rate_hz)
+    energies.setflags(write=False)
+    return energy_to_lufs(gated_mean(energies)[0]), energies
 
 
 def bed_energies(spec: BedSpec, rate: int, channels: int, seed: int, frames: int) -> np.ndarray:

@@ -7,6 +7,9 @@ keys are a frozen `EngineOptions` dataclass, parsed and checked when the profile
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,7 +26,17 @@ if TYPE_CHECKING:
 @cache
 def package_version(distribution: str) -> str:
     """An installed distribution's version, read once a process: an engine's `version()` goes
-    into every line's cache key, and importlib.metadata scans site-packages each time."""
+    into every line's cache key. It is read from the name of the distribution's
+    `NAME-VERSION.dist-info` folder on sys.path (as importlib.metadata finds it), which costs
+    no import of importlib.metadata (0.04-0.07 s at each start); else from importlib.metadata."""
+    import sys
+
+    prefix = re.sub(r"[-_.]+", "_", distribution).lower() + "-"
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(entry or "."):
+                if name.lower().startswith(prefix) and name.endswith(".dist-info"):
+                    return name[len(prefix) : -len(".dist-info")]
     from importlib import metadata
 
     return metadata.version(distribution)
