@@ -325,6 +325,7 @@ class Forked:
         global _SESSION
         _SESSION = (work.timeline, work.score)
         SessionBed(work.timeline, work.score)  # makes the bed's noise loop once, to share
+        ffmpeg_exe()  # and finds ffmpeg once (imageio-ffmpeg runs `-version` to check it)
         context = multiprocessing.get_context("fork")
         try:
             with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:

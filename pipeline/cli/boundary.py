@@ -33,13 +33,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PmrError as exc:
-        err.print(f"pmr: error: {exc}", markup=False, soft_wrap=True)
+        err.print(f"pmr: error: {exc}")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        err.print("pmr: interrupted", markup=False)
+        err.print("pmr: interrupted")
         raise typer.Exit(130) from None
     except Terminated:
-        err.print("pmr: terminated", markup=False)
+        err.print("pmr: terminated")
         raise typer.Exit(143) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

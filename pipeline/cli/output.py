@@ -6,16 +6,27 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from rich.console import Console
-
 from ..sound.meter import Measured
 
-err = Console(stderr=True, highlight=False)
+
+class Stderr:
+    """Messages to stderr as they are, unwrapped (a log can be grepped). Rich's console, 35 ms
+    to import at every start, is made only for a progress bar, which routes what is printed
+    while it shows (sys.stderr then) above itself."""
+
+    def print(self, text: str, end: str = "\n") -> None:
+        print(text, end=end, file=sys.stderr, flush=True)
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+err = Stderr()
 OnProgress = Callable[[str, int, int], None]
 
 
 def notice(message: str) -> None:
-    err.print(f"pmr: note: {message}", markup=False, soft_wrap=True)
+    err.print(f"pmr: note: {message}")
 
 
 def silent(message: str) -> None:
@@ -33,6 +44,7 @@ def progress(quiet: bool = False) -> Iterator[OnProgress]:
     if quiet or not sys.stderr.isatty():
         yield _unseen
         return
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
@@ -40,7 +52,7 @@ def progress(quiet: bool = False) -> Iterator[OnProgress]:
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
-        console=err,
+        console=Console(stderr=True, highlight=False),
         transient=True,
     )
     tasks: dict[str, int] = {}

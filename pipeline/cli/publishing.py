@@ -220,7 +220,7 @@ def serve_command(
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        err.print("pmr: stopped", markup=False)
+        err.print("pmr: stopped")
     finally:
         server.server_close()
 
@@ -235,7 +235,7 @@ def _share_server(folder: Path, host: str | None, port: int, rotate: bool, qr: P
     server = make_share_server(folder, host, port, rotate)
     if qr is not None:
         save_qr(qr, server.share.base_url)
-    err.print(exposure(server.share), markup=False, soft_wrap=True, end="")
+    err.print(exposure(server.share), end="")
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     typer.echo(announcement(server.share, color, qr), nl=False)
     return server
