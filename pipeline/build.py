@@ -40,15 +40,7 @@ from .publish.tags import Prepared
 from .render import render_blocks
 from .sound.backgrounds import check_background, keep_loops_in, resolve
 from .sound.bedcache import cached_bed_energies
-from .sound.meter import (
-    Measured,
-    StepPeaks,
-    meter_folder,
-    meter_graph,
-    meter_log,
-    read_steps,
-    session_measured,
-)
+from .sound.meter import Measured, StepMeter, session_measured
 from .sound.mix import MixScore, MixSettings, score_mix
 from .sound.settings import check_bed_level, check_bitrate, check_sample_rate, resolve_loudness
 from .sound.voice import load_voice_clips
@@ -92,7 +84,7 @@ class BuildOptions:
     pace: str | None = None  # a mood or a number: replaces the routine's pace (delivery.py)
     room: str = "none"  # early reflections on synthetic voices (sound/voicechain.py ROOMS)
     voice_chain: bool = True  # high-pass, de-essing and soft EQ on synthetic voices
-    measure: bool = True  # check the finished MP3 with ffmpeg's ebur128 meter (while encoding)
+    measure: bool = True  # meter the loudness as it renders, and the MP3's true peak
     episode: EpisodeInfo | None = None  # series, track, title, cover, pubDate (publish.py)
     sidecars: bool = True  # transcripts, JSON chapters, manifest entry beside the MP3
     skip: tuple[str, ...] = ()  # muscle groups left out to rest (template/body.py)
@@ -116,7 +108,7 @@ class BuildResult:
     clips: Clips
     size_bytes: int
     score: MixScore | None = None
-    measured: Measured | None = None  # ffmpeg ebur128 on the finished MP3
+    measured: Measured | None = None  # its loudness and true peak (sound/meter.py)
 
 
 def session_minutes(minutes: float | None, script: Script) -> float | str:
@@ -245,37 +237,30 @@ def _encode(
         steps = encode_session(out, bitrate, tag_header, timeline, score, chunks, on_progress,
                                measure)  # fmt: skip
         return session_measured(out, steps, timeline.total, timeline.rate_hz) if measure else None
-    with contextlib.ExitStack() as stack:
-        pub = stack.enter_context(publishing())
-        folder = Path(stack.enter_context(meter_folder())) if measure else None
-        log = meter_log(folder, "session") if folder else None
-        peaks = StepPeaks(timeline.rate_hz)
-        with contextlib.ExitStack() as writers:
-            lossless = None
-            if master is not None:
-                lossless = writers.enter_context(
-                    MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
-                )
-            graph = meter_graph(log) if log else None
-            mp3 = writers.enter_context(_mp3_writer(out, timeline, score, bitrate, pub, graph))
-            for block in render_blocks(timeline, score):
-                mp3.write(block)
-                if log:
-                    peaks.add(block)
-                if lossless is not None:
-                    lossless.write(block)
-                if on_progress:
-                    on_progress("rendering", mp3.frames_written, timeline.total)
-        if log is None:
-            return None
-        steps = [read_steps(log, 0, peaks.peaks())]
-        return session_measured(out, steps, timeline.total, timeline.rate_hz)
+    meter = StepMeter(timeline.rate_hz, score.channels) if measure else None
+    with publishing() as pub, contextlib.ExitStack() as writers:
+        lossless = None
+        if master is not None:
+            lossless = writers.enter_context(
+                MasterWriter(master, rate_hz=timeline.rate_hz, channels=score.channels)
+            )
+        mp3 = writers.enter_context(_mp3_writer(out, timeline, score, bitrate, pub))
+        for block in render_blocks(timeline, score):
+            mp3.write(block)
+            if meter:
+                meter.add(block)
+            if lossless is not None:
+                lossless.write(block)
+            if on_progress:
+                on_progress("rendering", mp3.frames_written, timeline.total)
+    if meter is None:
+        return None
+    return session_measured(out, [meter.steps()], timeline.total, timeline.rate_hz)
 
 
 def _mp3_writer(
-    out: Path, timeline: Timeline, score: MixScore, bitrate: str, pub: Prepared,
-    meter: list[str] | None = None,
-) -> Mp3Writer:  # fmt: skip
+    out: Path, timeline: Timeline, score: MixScore, bitrate: str, pub: Prepared
+) -> Mp3Writer:
     return Mp3Writer(
         out,
         rate_hz=timeline.rate_hz,
@@ -285,7 +270,6 @@ def _mp3_writer(
         metadata=pub.metadata,
         cover=pub.cover,
         finish=pub.finish,
-        meter=meter,
     )
 
 

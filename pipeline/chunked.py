@@ -7,12 +7,13 @@ pass; the pre-roll frames are dropped and the chunks' frames concatenated. The e
 two frames of pre-roll: a kept frame's first granule reaches back 1105 frames (encoder delay)
 plus 576 (the MDCT's overlap) plus the filterbank's 512 taps; one frame left it short, and a
 join window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll
-the join window loses ~17 dB of SNR, a click (scripts/measure_joins.py). The loudness meter in
-the same encoder needs more: the 400 ms window ending with the chunk's first 100 ms step, and
-a step to settle, 0.5 s (sound/meter.py), so PRE_ROLL is 24 frames (0.63 s at 44.1 kHz).
+the join window loses ~17 dB of SNR, a click (scripts/measure_joins.py). The loudness meter
+needs more: the 400 ms window ending with the chunk's first 100 ms step, and a step for its
+K-weighting to settle, 0.5 s (sound/meter.py), so PRE_ROLL is 24 frames (0.63 s at 44.1 kHz).
 
-Each chunk's encoder meters the 100 ms steps that end inside its kept frames, so every step
-of the session is metered once, and the gating runs over all of them after the join.
+Each chunk meters the PCM it renders for the 100 ms steps that end inside its kept frames, so
+every step of the session is metered once, and the gating runs over all of them after the
+join.
 
 Chunk 0 is written with its Xing/LAME frame; the joined stream gets the whole stream's frame
 count, byte count, seek table and end padding in it (and the tag's CRC), so the decoded
@@ -49,16 +50,7 @@ from .fit import Timeline
 from .mp3frames import SAMPLES, encoder_delay, frame_spans, info_offset
 from .render import Renderer
 from .sound.layers import SessionBed, block_spans
-from .sound.meter import (
-    WARM_STEPS,
-    WINDOW_STEPS,
-    MeteredSteps,
-    StepPeaks,
-    meter_graph,
-    meter_log,
-    read_steps,
-    step_frames,
-)
+from .sound.meter import WARM_STEPS, WINDOW_STEPS, MeteredSteps, StepMeter, step_frames
 from .sound.mix import MixScore
 from .tuning import BLOCK_FRAMES
 
@@ -116,14 +108,10 @@ def plan_chunks(total: int, jobs: int, workers: int = 1) -> list[Chunk]:
     return chunks
 
 
-def chunk_command(
-    rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path,
-    meter: list[str] | None = None,
-) -> list[str]:  # fmt: skip
+def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path) -> list[str]:
     return [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "f32le", "-ar", str(rate_hz), "-ac", str(channels), "-i", "pipe:0",
-        *(meter or []), "-map", "[enc]" if meter else "0:a",
         "-c:a", "libmp3lame", "-b:a", bitrate, "-reservoir", "0", "-ar", str(rate_hz),
         "-write_xing", str(int(xing)), "-id3v2_version", "0", "-f", "mp3", str(out),
     ]  # fmt: skip
@@ -144,14 +132,13 @@ def encode_chunk(
     measure: bool = True,
 ) -> EncodedChunk:  # fmt: skip
     """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`,
-    which meters the steps the chunk owns when `measure`; a failure names `target`, the MP3
-    it is for."""
+    and meter the steps the chunk owns when `measure`; a failure names `target`, the MP3 it
+    is for."""
     renderer = Renderer(timeline, score)
     first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
-    log = meter_log(out.parent, out.stem) if measure else None
-    graph = meter_graph(log, (lo_meter - chunk.start, hi_meter - chunk.start)) if log else None
-    peaks = StepPeaks(timeline.rate_hz)  # from lo_meter on
-    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, graph)
+    step = step_frames(timeline.rate_hz)
+    meter = StepMeter(timeline.rate_hz, score.channels, lo_meter // step) if measure else None
+    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None
@@ -162,18 +149,17 @@ def encode_chunk(
                     block = renderer.block(start, n)[lo - start : hi - start]
                     proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
                     a, b = max(lo, lo_meter), min(hi, hi_meter)
-                    if log and a < b:
-                        peaks.add(block[a - lo : b - lo])
+                    if meter and a < b:
+                        meter.add(block[a - lo : b - lo])
             proc.stdin.close()
         except BrokenPipeError:
             pass
         if (code := proc.wait()) != 0:
             errors.seek(0)
             raise EncodeError(failure_text(target, code, error_tail(errors.read())))
-    if log is None:
+    if meter is None:
         return EncodedChunk(chunk.index, out)
-    steps = read_steps(log, lo_meter // step_frames(timeline.rate_hz), peaks.peaks())
-    log.unlink()
+    steps = meter.steps()
     owned = first_step - steps.first
     metered = MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
     return EncodedChunk(chunk.index, out, metered)
@@ -296,7 +282,7 @@ class ChunkWork:
     chunks: tuple[Chunk, ...]
     bitrate: str
     target: Path  # the MP3 they are for, named in a failure
-    measure: bool  # the chunks' encoders meter the steps they own
+    measure: bool  # the chunks meter the steps they own
     folder: Path  # the client's scratch folder
 
 

@@ -108,8 +108,6 @@ class Mp3Writer:
     sections, which the mp3 muxer writes as ID3v2.3 CHAP + CTOC frames), `cover` a JPEG/PNG
     embedded as the front-cover APIC frame, and `finish` runs on the complete temp file just
     before it is renamed into place (a failure there leaves nothing at the target).
-    `meter` is an input filtergraph (sound/meter.py `meter_graph`) whose [enc] the encoder
-    takes: the same PCM goes on to the loudness meter in the same process.
     """
 
     def __init__(
@@ -122,10 +120,8 @@ class Mp3Writer:
         metadata: Path | None = None,
         cover: Path | None = None,
         finish: Callable[[Path], None] | None = None,
-        meter: list[str] | None = None,
     ) -> None:
         self.target = Path(target)
-        self.meter = meter
         self.rate_hz, self.channels, self.bitrate = rate_hz, channels, bitrate
         self.tags = dict(tags or {})
         self.metadata, self.cover, self.finish = metadata, cover, finish
@@ -139,7 +135,7 @@ class Mp3Writer:
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *(self.meter or []), *self.publishing_args("[enc]" if self.meter else "0:a"),
+            *self.publishing_args(),
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
             *self.tag_args(), "-id3v2_version", "3", "-f", "mp3", str(output),
         ]  # fmt: skip
@@ -149,10 +145,10 @@ class Mp3Writer:
         tags = {**self.tags, "generator": mark()}
         return [arg for k, v in tags.items() for arg in ("-metadata", f"{k}={v}")]
 
-    def publishing_args(self, audio: str = "0:a") -> list[str]:
+    def publishing_args(self) -> list[str]:
         """Inputs after the audio (input 0) and the maps that put chapters, tags and the cover
         into the MP3."""
-        extra_inputs, maps = [], ["-map", audio]
+        extra_inputs, maps = [], ["-map", "0:a"]
         if self.metadata is not None:
             extra_inputs += ["-f", "ffmetadata", "-i", str(self.metadata)]
             maps += ["-map_metadata", "1", "-map_chapters", "1"]

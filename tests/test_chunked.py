@@ -166,8 +166,8 @@ def _ffmpeg_r128(path: Path) -> tuple[float, float]:
     return lufs, float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", run.stderr)[1])
 
 
-def test_the_encoders_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pair: dict) -> None:
-    """Serial and chunked builds meter the PCM inside their encoders (and the true peak only
+def test_the_builds_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pair: dict) -> None:
+    """Serial and chunked builds meter the PCM as they render it (and the true peak only
     around the loudest steps); the decoded file, metered whole, must say the same."""
     serial, chunked = pair[1], pair[2]
     for result in (serial, chunked):
@@ -177,6 +177,43 @@ def test_the_encoders_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pa
         assert abs(result.measured.true_peak_db - peak) <= 0.2, (result.measured, peak)
     assert chunked.measured is not None and serial.measured is not None
     assert abs(chunked.measured.lufs - serial.measured.lufs) <= 0.01  # every step metered once
+
+
+@pytest.mark.parametrize("rate, channels", [(44_100, 2), (48_000, 2), (22_050, 1)])
+def test_each_steps_momentary_loudness_is_ebur128s_for_the_same_pcm(
+    pair: dict, tmp_path: Path, rate: int, channels: int
+) -> None:
+    """pmr's meter (K-weighting a block at a time) against ffmpeg's ebur128 log of the same
+    PCM, step by step: the session's blocks, and the same PCM cut into odd pieces."""
+    from pipeline.sound.meter import WINDOW_STEPS, StepMeter
+
+    result = pair[1]
+    pcm = np.concatenate(list(render_blocks(result.timeline, result.score)))[: 40 * RATE]
+    if rate != RATE:  # another rate and layout: the same audio through ffmpeg's resampler
+        run = subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i",
+             "pipe:0", "-ar", str(rate), "-ac", str(channels), "-f", "f32le", "pipe:1"],
+            input=pcm.astype("<f4").tobytes(), capture_output=True, check=True,
+        )  # fmt: skip
+        pcm = np.frombuffer(run.stdout, "<f4").reshape(-1, channels)
+    run = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
+         "-i", "pipe:0", "-af", "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M",
+         "-f", "null", "-"],
+        input=pcm.astype("<f4").tobytes(), capture_output=True, check=True,
+    )  # fmt: skip
+    theirs = np.array([float(v) for v in re.findall(r"lavfi\.r128\.M=(\S+)", run.stderr.decode())])
+    for pieces in (np.arange(0, pcm.shape[0], 2 * rate), [0, 777, 5000, 91_011, 300_000]):
+        meter = StepMeter(rate, channels)
+        for a, b in itertools.pairwise([*pieces, pcm.shape[0]]):
+            meter.add(pcm[a:b])
+        ours = meter.steps().momentary
+        n = min(ours.size, theirs.size)
+        assert n >= pcm.shape[0] // (rate // 10) - 1
+        audible = (theirs[:n] > -70) & (np.arange(n) >= WINDOW_STEPS - 1)
+        assert audible.sum() > n // 2
+        worst = np.max(np.abs(ours[:n][audible] - theirs[:n][audible]))
+        assert worst <= 0.0015, (rate, channels, worst)  # ebur128 logs 3 decimals
 
 
 def _decode_stretch(source: str) -> np.ndarray:

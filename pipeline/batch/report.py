@@ -72,9 +72,10 @@ def as_json(report: BatchReport) -> str:
 
 
 @contextlib.contextmanager
-def live_progress(console: Console, quiet: bool = False) -> Iterator[OnProgress]:
+def live_progress(quiet: bool = False) -> Iterator[OnProgress]:
     """An overall bar with ETA and one row per variant being rendered, on stderr;
     silent with --quiet or when stderr is not a terminal."""
+    console = Console(stderr=True, highlight=False)
     bar = Progress(
         TextColumn("{task.description:<34.34}"),
         BarColumn(),

@@ -10,7 +10,7 @@ import typer
 from ..narration import default_cache_dir
 from ..tuning import MAX_BATCH_VARIANTS
 from .options import CacheDir, Executor, Quiet, Scheduler
-from .output import err, notices
+from .output import notices
 
 commands = typer.Typer()
 
@@ -82,7 +82,7 @@ def batch_command(
     grid = with_lists(base, **lists, backgrounds=backgrounds, out_dir=out_dir, name=name)
     check_size(grid, yes)
     assessed = assess(expand(grid), force=force)
-    with live_progress(err, quiet) as on_event:
+    with live_progress(quiet) as on_event:
         report = run_batch(
             assessed,
             cache_dir=cache_dir or default_cache_dir(),

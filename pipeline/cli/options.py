@@ -102,7 +102,9 @@ SampleRate = Annotated[int, typer.Option("--sample-rate", help="Hz, e.g. 48000."
 Seed = Annotated[int, typer.Option("--seed", help="Noise seed: same seed, same audio.")]
 Measure = Annotated[
     bool,
-    typer.Option("--measure/--no-measure", help="Meter the MP3 with ffmpeg ebur128 afterwards."),
+    typer.Option(
+        "--measure/--no-measure", help="Meter the loudness (BS.1770) and the MP3's true peak."
+    ),
 ]
 CacheDir = Annotated[
     Path | None,

@@ -76,7 +76,7 @@ def clock(seconds: float) -> str:
 
 
 def loudness_note(measured: Measured | None) -> str:
-    """'  -16.0 LUFS  -1.9 dBTP': ffmpeg ebur128's reading of the finished file."""
+    """'  -16.0 LUFS  -1.9 dBTP': the meter's reading of the session."""
     if measured is None:
         return ""
     return f"  {measured.lufs:.1f} LUFS  {measured.true_peak_db:.1f} dBTP"

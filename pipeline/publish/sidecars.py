@@ -128,8 +128,8 @@ def write_sidecars(
     loudness: Measured | None = None,
 ) -> dict[str, Path]:
     """Transcripts, JSON chapters and the manifest entry beside the MP3 (manifest last, so an
-    entry only exists once everything it names does). `loudness` is what ffmpeg's ebur128
-    meter read from the finished MP3 while it was encoded, if it was measured."""
+    entry only exists once everything it names does). `loudness` is what the meter read of
+    the session as it was rendered and of the finished MP3's true peak, if it was measured."""
     paths, owners = sidecar_paths(mp3), sidecar_owners(mp3)
 
     def _write(path: Path, text: str) -> None:

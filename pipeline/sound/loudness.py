@@ -2,7 +2,7 @@
 
 Used on things that are seconds long and already in memory (narration clips, one bed
 calibration stretch, a cue), never on the session: the session's loudness is predicted from
-these figures and the timeline, then checked on the finished MP3 by ffmpeg's ebur128 meter.
+these figures and the timeline, then metered as it is rendered (sound/meter.py).
 """
 
 from __future__ import annotations

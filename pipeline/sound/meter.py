@@ -1,14 +1,15 @@
-"""The session's loudness, measured by the encoder as it encodes, and any file's, afterwards.
+"""The session's loudness, metered by pmr as it renders, and any file's, afterwards.
 
-While encoding: the encoder's ffmpeg splits its PCM input (`asplit`) to libmp3lame and to the
-ebur128 meter (`metadata=1`), which logs the momentary loudness of the 400 ms window ending at
-every 100 ms step (3 decimals). Integrated loudness is BS.1770 gating over those windows
-(`loudness.gated_mean`), so the chunks of a chunked encode each meter their own steps and the
-gating runs once over all of them. LAME encodes at a fixed 0.95x gain (MP3_LEVEL_DB, measured),
-so the file's loudness is the metered PCM's plus that; ffmpeg's own figure for the decoded file
-agrees within 0.05 LU (tests/test_chunked.py).
-It costs no second process and no MP3 decode (the old meter decoded the MP3 and oversampled
-all of it: 5.4 CPU s per 10 min against 0.6 s now).
+While rendering: every block the encoder gets is K-weighted here as well (kweighting.py: the
+filter ffmpeg's ebur128 designs, run a block at a time), and each 100 ms step's energy and
+sample peak kept; the momentary loudness of the 400 ms window ending at each step follows.
+Integrated loudness is BS.1770 gating over those windows (`loudness.gated_mean`), so the
+chunks of a chunked encode each meter their own steps and the gating runs once over all of
+them. LAME encodes at a fixed 0.95x gain (MP3_LEVEL_DB, measured), so the file's loudness is
+the metered PCM's plus that; ffmpeg's own figure for the decoded file agrees within 0.05 LU,
+and each step's momentary loudness with ebur128's log of the same PCM to its 3 decimals
+(tests/test_chunked.py). It costs no second process, no MP3 decode, and no meter in the
+encoder's ffmpeg (asplit + ebur128 there cost 2.5x this, on a core the encoders need).
 
 True peak is measured on the finished MP3 where it can be highest: ffmpeg decodes short
 stretches around the PEAK_WINDOWS loudest 100 ms steps (by the rendered PCM's sample peaks,
@@ -23,7 +24,6 @@ import math
 import mmap
 import re
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ from ..encode import ffmpeg_exe, id3_size
 from ..errors import EncodeError
 from ..mp3frames import DECODER_DELAY, encoder_delay, frame_near, header
 from ..tuning import MP3_LEVEL_DB
+from .kweighting import block_filter, weighted_squares
 from .loudness import BLOCK_S, STEP_S, energy_to_lufs, gated_mean
 
 _SUMMARY = re.compile(
@@ -41,9 +42,7 @@ _SUMMARY = re.compile(
     r"(?P<tp>-?[\d.]+|-inf) dBFS",
     re.S,
 )
-_MOMENTARY = re.compile(r"lavfi\.r128\.M=(\S+)")
 _METER = ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
-_GRAPH_UNSAFE = set("|[]:\\'=;,% ")  # characters a filtergraph would read as syntax
 WINDOW_STEPS = round(BLOCK_S / STEP_S)  # a gating window is 4 steps
 WARM_STEPS = 1  # metered before a chunk's first window: the K-weighting settles in 10 ms
 PEAK_WINDOWS = 12  # stretches of the MP3 decoded for its true peak
@@ -101,35 +100,49 @@ class StepPeaks:
         return np.concatenate([*self.parts, *tail]) if self.parts or tail else np.zeros(0)
 
 
-def meter_graph(log: Path, trim: tuple[int, int] | None = None) -> list[str]:
-    """ffmpeg arguments that split input 0 to the label [enc] (what the encoder maps) and to
-    ebur128, which logs each step's momentary loudness to `log`; `trim` meters only input
-    frames [a, b)."""
-    if set(str(log)) & _GRAPH_UNSAFE:
-        raise EncodeError(f"{log}: a meter log path ffmpeg's filtergraph can't take")
-    cut = f"atrim=start_sample={trim[0]}:end_sample={trim[1]}," if trim else ""
-    meter = f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file={log},anullsink"
-    return ["-filter_complex", f"[0:a]asplit=2[enc][m];[m]{cut}{meter}"]
+class StepMeter:
+    """The momentary loudness and the sample peak of every 100 ms step of consecutive
+    (frames, channels) float32 blocks given from a step boundary on, the first frame being
+    that of step `first` of the session."""
 
+    def __init__(self, rate_hz: int, channels: int, first: int = 0) -> None:
+        self.step, self.first = step_frames(rate_hz), first
+        self.filter = block_filter(rate_hz, self.step)
+        self.state = np.zeros((channels, 4))
+        self.waiting = np.zeros((0, channels), dtype=np.float32)  # short of a filter block
+        self.carry = np.zeros(0)  # filter blocks' energies short of a step
+        self.energies: list[np.ndarray] = []  # each whole step's, summed over channels
+        self.peaks = StepPeaks(rate_hz)
 
-def meter_log(folder: Path, name: str) -> Path:
-    return Path(folder) / f"{name}.r128"
+    def add(self, block: np.ndarray) -> None:
+        frames = block.reshape(block.shape[0], -1)
+        self.peaks.add(frames)
+        if self.waiting.shape[0]:
+            frames = np.concatenate([self.waiting, frames])
+        size = self.filter.frames
+        whole = frames.shape[0] // size * size
+        self.waiting = frames[whole:].copy()
+        if not whole:
+            return
+        planar = np.ascontiguousarray(frames[:whole].T, dtype=np.float32)
+        squares, self.state = weighted_squares(planar, self.state, self.filter)
+        blocks = squares.reshape(planar.shape[0], -1, size).sum(axis=2, dtype=np.float64)
+        joined = np.concatenate([self.carry, blocks.sum(axis=0)])
+        per_step = self.step // size
+        done = joined.size // per_step * per_step
+        self.energies.append(joined[:done].reshape(-1, per_step).sum(axis=1))
+        self.carry = joined[done:]
 
-
-def read_steps(log: Path, first: int, peaks: np.ndarray) -> MeteredSteps:
-    """The steps an ebur128 log holds, the first being step `first` of the session."""
-    momentary = np.array([float(v) for v in _MOMENTARY.findall(log.read_text())])
-    n = min(momentary.size, peaks.size)
-    return MeteredSteps(first, momentary[:n], peaks[:n])
-
-
-def meter_folder() -> tempfile.TemporaryDirectory:
-    """A temp folder for meter logs whose path a filtergraph takes as it is."""
-    folder = tempfile.TemporaryDirectory(prefix="pmr-meter-")
-    if set(folder.name) & _GRAPH_UNSAFE:
-        folder.cleanup()
-        folder = tempfile.TemporaryDirectory(prefix="pmr-meter-", dir="/tmp")
-    return folder
+    def steps(self) -> MeteredSteps:
+        """The whole steps metered: the momentary loudness (LUFS) of the 400 ms window
+        ending with each (-120.691, ebur128's figure for an unfilled window, for the first
+        WINDOW_STEPS - 1), and each one's sample peak."""
+        energy = np.concatenate(self.energies) if self.energies else np.zeros(0)
+        window = np.convolve(energy, np.ones(WINDOW_STEPS))[: energy.size]
+        power = window / (WINDOW_STEPS * self.step)
+        power[: WINDOW_STEPS - 1] = 1e-12
+        momentary = -0.691 + 10 * np.log10(np.maximum(power, 1e-30))
+        return MeteredSteps(self.first, momentary, self.peaks.peaks()[: energy.size])
 
 
 def integrated_lufs(steps: Sequence[MeteredSteps], total: int, rate_hz: int) -> float:

@@ -3,7 +3,8 @@
 The session's integrated loudness is predicted, not measured: the cached 400 ms block energies
 of each placed clip and cue, plus the bed's calibrated energy over the pauses, are gated the
 way BS.1770 gates the finished programme, and the voice gain that lands the prediction on the
-target is found by bisection. So the build renders once; ffmpeg's ebur128 checks the MP3 after.
+target is found by bisection. So the build renders once; the meter checks what it rendered
+(sound/meter.py).
 """
 
 from __future__ import annotations
