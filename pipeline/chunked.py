@@ -41,9 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
-from .encode import error_tail, failure_text, ffmpeg_exe
+from .encode import error_tail, failure_text, ffmpeg_exe, pcm_bytes, widen_pipe
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
@@ -142,12 +140,13 @@ def encode_chunk(
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         assert proc.stdin is not None
+        widen_pipe(proc.stdin)
         try:
             for start, n in block_spans(timeline.total, BLOCK_FRAMES):
                 lo, hi = max(start, chunk.start), min(start + n, chunk.end)
                 if lo < hi:
                     block = renderer.block(start, n)[lo - start : hi - start]
-                    proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+                    proc.stdin.write(pcm_bytes(block))
                     a, b = max(lo, lo_meter), min(hi, hi_meter)
                     if meter and a < b:
                         meter.add(block[a - lo : b - lo])
