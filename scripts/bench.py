@@ -5,8 +5,11 @@ noisy machine. Wall time and peak memory of the whole process tree (pmr and its 
 the encoder and the loudness meter) are
 recorded, and the tree's CPU seconds (user + system of the process and every descendant it
 waited for, from getrusage), whose ratio to the floor's CPU is what a loaded machine changes
-least. `--quick` is a short run (5 and 20 min, no pydub baseline). Results go to
-output/bench/bench.json and output/bench/bench.png.
+least. Lengths up to REPEAT_UP_TO_MIN are measured in `--repeat` rounds (floor, serial,
+chunked, one after the other in each round), and each ratio is the median over the rounds of
+the ratio within a round: a shared 2-core VM's speed drifts by 10 % from one minute to the
+next, and a ratio of neighbours drifts least. `--quick` is a short run (5 and 20 min, no pydub
+baseline). Results go to output/bench/bench.json and output/bench/bench.png.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +44,7 @@ CHUNKED = "pmr build -j 2"  # two chunks rendered and encoded at once (pipeline/
 # Seconds between samples of the tree's PSS: reading it costs the kernel time (sampling every
 # 50 ms cost a 2-core machine ~1 s of a 17 s chunked build); memory is flat, the peak the same.
 POLL_S = 0.5
+REPEAT_UP_TO_MIN = 20  # longer lengths are measured once (a 2-hour round takes 6 minutes)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Run:
     peak_pss_mb: float
     ok: bool
     note: str = ""
+    repeat: int = 0  # which round of this length it was measured in
 
 
 def children_cpu() -> float:
@@ -148,6 +154,9 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="5 and 20 min only, no pydub baseline, no cold run"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help=f"rounds of each length <= {REPEAT_UP_TO_MIN} min"
+    )
     args = parser.parse_args()
     if args.quick:
         args.minutes, args.baseline = "5,20", ""
@@ -165,19 +174,21 @@ def main() -> int:
     runs: list[Run] = []
     for minutes in lengths:
         routine = args.short_routine if minutes < 7 else args.routine
-        new = [floor_run(minutes, env), pmr_run(minutes, env, routine)]
-        new.append(pmr_run(minutes, env, routine, jobs=2))
-        if minutes in baseline_lengths:
-            new.append(baseline_run(minutes, env, routine))
-        runs += new
-        for run in new:
-            print(
-                f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
-                f"{run.cpu_s:7.2f} CPU s  {run.peak_pss_mb:7.1f} MB PSS  "
-                f"{run.peak_rss_mb:7.1f} MB RSS  "
-                f"{'ok' if run.ok else 'FAILED ' + run.note}",
-                flush=True,
-            )
+        for repeat in range(max(1, args.repeat) if minutes <= REPEAT_UP_TO_MIN else 1):
+            new = [floor_run(minutes, env), pmr_run(minutes, env, routine)]
+            new.append(pmr_run(minutes, env, routine, jobs=2))
+            if minutes in baseline_lengths and repeat == 0:
+                new.append(baseline_run(minutes, env, routine))
+            new = [replace(run, repeat=repeat) for run in new]
+            runs += new
+            for run in new:
+                print(
+                    f"  {run.what:<18} {run.minutes:>5g} min  {run.seconds:7.2f} s  "
+                    f"{run.cpu_s:7.2f} CPU s  {run.peak_pss_mb:7.1f} MB PSS  "
+                    f"{run.peak_rss_mb:7.1f} MB RSS  "
+                    f"{'ok' if run.ok else 'FAILED ' + run.note}",
+                    flush=True,
+                )
 
     report = verdicts(runs, cold)
     print(report["table"])
@@ -222,38 +233,60 @@ TARGETS = (
 
 def verdicts(runs: list[Run], cold: dict[str, float] | None) -> dict:
     """Each target's value and verdict; a target whose runs were not asked for (a --quick
-    run, other --minutes) is 'not run' and does not fail the bench, a failed run does."""
+    run, other --minutes) is 'not run' and does not fail the bench, a failed run does. A ratio
+    is the median over rounds of the ratio within a round (or of the medians, where the two
+    lengths had different rounds); a peak memory figure is the largest of its rounds."""
 
-    def get(what: str, minutes: float) -> Run | None:
-        return next((r for r in runs if r.what == what and r.minutes == minutes and r.ok), None)
+    def measured(what: str, minutes: float) -> dict[int, Run]:
+        return {r.repeat: r for r in runs if r.what == what and r.minutes == minutes and r.ok}
 
     def tried(what: str, minutes: float) -> bool:
         return any(r.what == what and r.minutes == minutes for r in runs)
 
+    def value_of(top: tuple, bottom: tuple | None, field: str) -> float | None:
+        tops = measured(*top)
+        if not tops:
+            return None
+        if bottom is None:
+            values = [getattr(r, field) for r in tops.values()]
+            return max(values) if field.startswith("peak") else statistics.median(values)
+        bottoms = measured(*bottom)
+        if not bottoms:
+            return None
+        if tops.keys() == bottoms.keys():
+            return statistics.median(
+                getattr(tops[i], field) / getattr(bottoms[i], field) for i in tops
+            )
+        return statistics.median(getattr(r, field) for r in tops.values()) / statistics.median(
+            getattr(r, field) for r in bottoms.values()
+        )
+
     targets = []
     for name, top, bottom, field, bar, better in TARGETS:
         keys = [top] if bottom is None else [top, bottom]
-        a, b = get(*top), get(*bottom) if bottom else None
-        value = None
-        if a and (bottom is None or b):
-            value = getattr(a, field) / (getattr(b, field) if b else 1.0)
+        value = value_of(top, bottom, field)
         ok = value is not None and (value <= bar if better == "<=" else value >= bar)
         verdict = "ok" if ok else "MISSED" if all(tried(*k) for k in keys) else "not run"
         targets.append({"target": name, "value": value, "bar": f"{better} {bar:g}",
                         "ok": ok or verdict == "not run", "verdict": verdict})  # fmt: skip
-    return {"table": table(runs, cold, targets, get), "targets": targets}
+
+    def floor_of(run: Run) -> Run | None:
+        floors = measured(FLOOR, run.minutes)
+        return floors.get(run.repeat) or next(iter(floors.values()), None)
+
+    return {"table": table(runs, cold, targets, floor_of), "targets": targets}
 
 
-def table(runs: list[Run], cold: dict[str, float] | None, targets: list[dict], get) -> str:
-    head = ("what", "min", "time s", "x floor", "CPU s", "x fl CPU", "PSS MB", "RSS MB")
-    rows = ["", f"{head[0]:<18} {head[1]:>5}" + "".join(f" {h:>8}" for h in head[2:])]
+def table(runs: list[Run], cold: dict[str, float] | None, targets: list[dict], floor_of) -> str:
+    head = ("what", "min", "round", "time s", "x floor", "CPU s", "x fl CPU", "PSS MB", "RSS MB")
+    rows = ["", f"{head[0]:<18} {head[1]:>5} {head[2]:>5}" + "".join(f" {h:>8}" for h in head[3:])]
     for r in runs:
-        floor = get(FLOOR, r.minutes)
+        floor = floor_of(r)
         x = f"{r.seconds / floor.seconds:8.2f}" if floor and r.ok else "       -"
         x_cpu = f"{r.cpu_s / floor.cpu_s:8.2f}" if floor and r.ok and floor.cpu_s else "       -"
         rows.append(
-            f"{r.what:<18} {r.minutes:>5g} {r.seconds:>8.2f} {x} {r.cpu_s:>8.2f} {x_cpu}"
-            f" {r.peak_pss_mb:>8.1f} {r.peak_rss_mb:>8.1f}"
+            f"{r.what:<18} {r.minutes:>5g} {r.repeat + 1:>5} {r.seconds:>8.2f} {x} {r.cpu_s:>8.2f}"
+            f" {x_cpu} {r.peak_pss_mb:>8.1f} {r.peak_rss_mb:>8.1f}"
             + ("" if r.ok else f"  FAILED: {r.note}")
         )
     if cold is not None:
@@ -261,7 +294,7 @@ def table(runs: list[Run], cold: dict[str, float] | None, targets: list[dict], g
             f"\ncold Piper narration: {cold['audio_s']:.0f} s of speech in "
             f"{cold['synth_s']:.1f} s = {cold['x_realtime']:.1f} x realtime"
         )
-    rows += ["", f"{'target':<36} {'value':>9} {'bar':>8}  verdict"]
+    rows += ["", f"{'target (median of rounds)':<36} {'value':>9} {'bar':>8}  verdict"]
     for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
         rows.append(f"{t['target']:<36} {value:>9} {t['bar']:>8}  {t['verdict']}")
@@ -276,9 +309,12 @@ def plot(runs: list[Run], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for what in dict.fromkeys(r.what for r in runs):
-        points = sorted(
-            (r.minutes, r.seconds, r.peak_pss_mb) for r in runs if r.what == what and r.ok
-        )
+        lengths = sorted({r.minutes for r in runs if r.what == what and r.ok})
+        points = [  # the median round's time, the largest round's memory
+            (m, statistics.median(r.seconds for r in same), max(r.peak_pss_mb for r in same))
+            for m in lengths
+            if (same := [r for r in runs if r.what == what and r.minutes == m and r.ok])
+        ]
         if points:
             m, s, rss = zip(*points, strict=True)
             left.plot(m, s, marker="o", label=what)
