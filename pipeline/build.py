@@ -18,6 +18,7 @@ from .encode import (
     MasterWriter,
     Mp3Writer,
     check_output_path,
+    find_ffmpeg_early,
     master_path,
     output_lock,
     output_path,
@@ -175,6 +176,7 @@ def _build(
     remote = cluster_chunks(  # a cluster is reached (or not) before any narration
         options.executor, options.scheduler, options.jobs, master, rate_hz, stack
     )
+    find_ffmpeg_early()
 
     clips = narrate_at_pace(options, script, voice, rate_hz, on_progress, on_notice)
     label = f"{script.name} with {voice.name}"

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,18 @@ def ffmpeg_exe() -> str:
         raise EncodeError(
             f"no ffmpeg found ({exc}); install ffmpeg or the imageio-ffmpeg package"
         ) from None
+
+
+def find_ffmpeg_early() -> None:
+    """Look ffmpeg up on a thread while the build narrates and plans: imageio-ffmpeg checks its
+    binary by running it (`-version`, ~20 ms), once a process and for the workers it forks. A
+    failure is left to the real lookup, which reports it."""
+
+    def look() -> None:
+        with contextlib.suppress(EncodeError):
+            ffmpeg_exe()
+
+    threading.Thread(target=look, daemon=True).start()
 
 
 PIPE_BYTES = 1 << 20  # Linux's ceiling for an unprivileged pipe (its default is 64 KB)
