@@ -227,8 +227,8 @@ def _encode(
     chunks: ChunkExecutor | None = None,
 ) -> Measured | None:
     """Render the blocks straight into one ffmpeg process (and the same blocks into the
-    lossless master, if asked), or in chunks on `chunks`; the loudness its encoders
-    metered as they encoded (sound/meter.py), or None when not asked to measure.
+    lossless master, if asked), or in chunks on `chunks`; the loudness metered as the blocks
+    were rendered and the MP3's true peak (sound/meter.py), or None when not asked to measure.
     `publishing` gives the tags, chapters and cover (publish/tags.py `prepare`)."""
     if chunks is not None:
 

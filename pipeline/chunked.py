@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .encode import error_tail, failure_text, ffmpeg_exe, pcm_bytes, widen_pipe
+from .encode import error_tail, failure_text, ffmpeg_exe, pcm_bytes, pcm_input, widen_pipe
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
@@ -108,8 +108,7 @@ def plan_chunks(total: int, jobs: int, workers: int = 1) -> list[Chunk]:
 
 def chunk_command(rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path) -> list[str]:
     return [
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "f32le", "-ar", str(rate_hz), "-ac", str(channels), "-i", "pipe:0",
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *pcm_input(rate_hz, channels),
         "-c:a", "libmp3lame", "-b:a", bitrate, "-reservoir", "0", "-ar", str(rate_hz),
         "-write_xing", str(int(xing)), "-id3v2_version", "0", "-f", "mp3", str(out),
     ]  # fmt: skip

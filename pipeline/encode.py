@@ -25,6 +25,7 @@ import numpy as np
 from .errors import EncodeError
 from .files import atomic_path, check_target, mark
 from .files import output_lock as output_lock
+from .mp3frames import tag_size
 from .tuning import CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
 
 
@@ -62,9 +63,14 @@ PIPE_BYTES = 1 << 20  # Linux's ceiling for an unprivileged pipe (its default is
 
 
 def pcm_bytes(block: np.ndarray) -> memoryview:
-    """A (frames, channels) block as the encoder's f32le input, without a copy when it is
-    contiguous float32 already (as rendered blocks are)."""
+    """A (frames, channels) block as the encoder's f32le input (`pcm_input`), without a copy
+    when it is contiguous float32 already (as rendered blocks are)."""
     return memoryview(np.ascontiguousarray(block, dtype="<f4")).cast("B")
+
+
+def pcm_input(rate_hz: int, channels: int) -> list[str]:
+    """ffmpeg's input 0: the blocks `pcm_bytes` writes to its stdin."""
+    return ["-f", "f32le", "-ar", str(rate_hz), "-ac", str(channels), "-i", "pipe:0"]
 
 
 def widen_pipe(stream: IO[bytes]) -> None:
@@ -167,8 +173,7 @@ class Mp3Writer:
     def command(self, output: Path) -> list[str]:
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *self.publishing_args(),
+            *pcm_input(self.rate_hz, self.channels), *self.publishing_args(),
             "-c:a", "libmp3lame", "-b:a", self.bitrate, "-ar", str(self.rate_hz),
             *self.tag_args(), "-id3v2_version", "3", "-f", "mp3", str(output),
         ]  # fmt: skip
@@ -292,13 +297,9 @@ class Mp3Writer:
 
 
 def id3_size(path: Path) -> int:
-    """Bytes of the ID3v2 tag at the start of an MP3 (0 if it has none)."""
+    """Bytes of the ID3v2 tag at the start of an MP3 file (0 if it has none)."""
     with open(path, "rb") as file:
-        head = file.read(10)
-    if len(head) < 10 or head[:3] != b"ID3":
-        return 0
-    footer = 10 if head[5] & 0x10 else 0
-    return 10 + footer + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+        return tag_size(file.read(10))
 
 
 MASTER_FORMATS = {  # suffix -> codec arguments and muxer
@@ -325,8 +326,8 @@ class MasterWriter(Mp3Writer):
         codec, muxer = MASTER_FORMATS[self.target.suffix.lower()]
         return [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "f32le", "-ar", str(self.rate_hz), "-ac", str(self.channels), "-i", "pipe:0",
-            *codec, *self.tag_args(), "-f", muxer, str(output),
+            *pcm_input(self.rate_hz, self.channels), *codec, *self.tag_args(),
+            "-f", muxer, str(output),
         ]  # fmt: skip
 
     def tag_args(self) -> list[str]:

@@ -1,5 +1,6 @@
 """What pmr reads of an MP3's Layer III frames: their headers (size, samples), where each one
-starts in a raw stream, and the encoder delay its Xing/LAME ('Info') frame records.
+starts in a raw stream, the encoder delay its Xing/LAME ('Info') frame records, and the size
+of the ID3v2 tag ahead of them.
 
 The chunked join walks every frame of a chunk (`frame_spans`); the true-peak meter finds the
 frame nearest a byte estimate (`frame_near`), so it can decode a stretch of a long file from
@@ -92,6 +93,14 @@ def frame_near(data: bytes, estimate: int, like: FrameHeader) -> int | None:
         if after is not None and after.rate_hz == like.rate_hz:
             candidates.append(at)
     return min(candidates, key=lambda at: abs(at - estimate), default=None)
+
+
+def tag_size(head: bytes | memoryview) -> int:
+    """Bytes of the ID3v2 tag an MP3's first bytes (10 or more) begin (0 if none)."""
+    if len(head) < 10 or bytes(head[:3]) != b"ID3":
+        return 0
+    footer = 10 if head[5] & 0x10 else 0
+    return 10 + footer + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
 
 
 def info_offset(frame: bytes | bytearray) -> int | None:

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encode import ffmpeg_exe, id3_size
+from ..encode import ffmpeg_exe
 from ..errors import EncodeError
-from ..mp3frames import DECODER_DELAY, encoder_delay, frame_near, header
+from ..mp3frames import DECODER_DELAY, encoder_delay, frame_near, header, tag_size
 from ..tuning import MP3_LEVEL_DB
 from .kweighting import block_filter, weighted_squares
 from .loudness import BLOCK_S, STEP_S, energy_to_lufs, gated_mean
@@ -197,7 +197,7 @@ def peak_stretches(
 ) -> list[tuple[str, float, float]]:
     """For each step, the stretch around it of the MP3 `data` (read from `path`): (ffmpeg
     input, seconds into its decoded audio where the stretch starts, the stretch's seconds)."""
-    tag = id3_size(path)
+    tag = tag_size(data[:10])
     first = header(data, tag)
     if first is None:
         raise EncodeError(f"{path}: no MP3 frame after its tags to measure the true peak of")
