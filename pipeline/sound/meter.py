@@ -34,7 +34,7 @@ from ..encode import ffmpeg_exe
 from ..errors import EncodeError
 from ..mp3frames import DECODER_DELAY, encoder_delay, frame_near, header, tag_size
 from ..tuning import MP3_LEVEL_DB
-from .kweighting import block_filter, weighted_squares
+from .kweighting import block_filter, weighted_energies
 from .loudness import BLOCK_S, STEP_S, energy_to_lufs, gated_mean
 
 _SUMMARY = re.compile(
@@ -124,10 +124,8 @@ class StepMeter:
         self.waiting = frames[whole:].copy()
         if not whole:
             return
-        planar = np.ascontiguousarray(frames[:whole].T, dtype=np.float32)
-        squares, self.state = weighted_squares(planar, self.state, self.filter)
-        blocks = squares.reshape(planar.shape[0], -1, size).sum(axis=2, dtype=np.float64)
-        joined = np.concatenate([self.carry, blocks.sum(axis=0)])
+        blocks, self.state = weighted_energies(frames[:whole], self.state, self.filter)
+        joined = np.concatenate([self.carry, blocks])
         per_step = self.step // size
         done = joined.size // per_step * per_step
         self.energies.append(joined[:done].reshape(-1, per_step).sum(axis=1))
