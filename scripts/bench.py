@@ -1,5 +1,12 @@
 """`make bench`: pmr against the encoder floor and the usual pydub approach, in one invocation.
 
+The floor is the issue's: one ffmpeg encoding the same PCM pmr renders (the session's own
+lossless master, written once per length) with the same settings, fed from a file, so it is
+the encoder alone. Beside it, in the same rounds: the floor on the white noise earlier benches
+used (LAME spends 6 % fewer instructions on it than on a session, by callgrind), and two
+encoders alone, each on half of the session's PCM at once with the chunks' settings, which is
+as fast as any 2-job build can be on the machine that day.
+
 Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
 noisy machine. Wall time and peak memory of the whole process tree (pmr and its ffmpeg children:
 the encoder and the loudness meter) are
@@ -15,6 +22,7 @@ baseline). Results go to output/bench/bench.json and output/bench/bench.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -25,8 +33,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import psutil
@@ -34,12 +44,15 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.chunked import chunk_command  # noqa: E402
 from pipeline.encode import Mp3Writer  # noqa: E402
-from pipeline.tuning import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE_HZ  # noqa: E402
+from pipeline.tuning import BLOCK_FRAMES, CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ  # noqa: E402
 
 BIN = Path(sys.executable).parent
 OUT = ROOT / "output" / "bench"
 PMR, FLOOR, PYDUB = "pmr build (warm)", "ffmpeg floor", "pydub baseline"
+NOISE_FLOOR = "floor on noise"  # the floor earlier benches measured: white noise at -26 dBFS
+PAIR = "2 encoders alone"  # two chunk encoders on the session's two halves, at once
 CHUNKED = "pmr build -j 2"  # two chunks rendered and encoded at once (pipeline/chunked.py)
 # Seconds between samples of the tree's PSS: reading it costs the kernel time (sampling every
 # 50 ms cost a 2-core machine ~1 s of a 17 s chunked build); memory is flat, the peak the same.
@@ -66,13 +79,14 @@ def children_cpu() -> float:
 
 
 def measure(
-    command: list[str], env: dict[str, str], feed: bytes | None = None, repeat: int = 0
+    command: list[str], env: dict[str, str], feed: Callable[[BinaryIO], None] | None = None
 ) -> tuple[float, float, float, float, bool, str]:
     """Wall time, CPU seconds of the tree, and the peaks (MB) of the summed RSS and summed PSS
     of the process and all its descendants. PSS counts a page shared by several processes (the
     ffmpeg binary mapped by the encoder and the meter, the cache files) once across them; RSS
     counts it in each. The CPU seconds are those of the reaped children (the command and what
-    it waited for), so nothing else this script does is counted."""
+    it waited for), so nothing else this script does is counted. `feed` writes the command's
+    stdin (on a thread of this process, as pmr's workers pipe theirs), then it is closed."""
     cpu_before = children_cpu()
     start = time.perf_counter()
     stdin = subprocess.PIPE if feed else subprocess.DEVNULL
@@ -83,9 +97,8 @@ def measure(
 
         def pump() -> None:
             assert proc.stdin is not None
-            for _ in range(repeat):
-                proc.stdin.write(feed)
-            proc.stdin.close()
+            with proc.stdin:
+                feed(proc.stdin)
 
         threading.Thread(target=pump, daemon=True).start()
     peak_rss = peak_pss = 0
@@ -106,14 +119,95 @@ def measure(
     return seconds, cpu, peak_rss / 1e6, peak_pss / 1e6, proc.returncode == 0, note
 
 
-def floor_run(minutes: float, env: dict[str, str]) -> Run:
-    """ffmpeg alone: the same encoder command pmr uses, fed N minutes of PCM from memory."""
+def noise_floor_run(minutes: float, env: dict[str, str]) -> Run:
+    """ffmpeg alone: the same encoder command pmr uses, fed N minutes of white noise."""
     rng = np.random.default_rng(0)
     block = (rng.standard_normal((BLOCK_FRAMES, CHANNELS)) * 0.05).astype("<f4").tobytes()
     repeat = round(minutes * 60 * SAMPLE_RATE_HZ / BLOCK_FRAMES)
+
+    def feed(stdin: BinaryIO) -> None:
+        for _ in range(repeat):
+            stdin.write(block)
+
+    target = OUT / f"noise-floor-{minutes:g}.mp3"
+    return Run(NOISE_FLOOR, minutes, *measure(Mp3Writer(target).command(target), env, feed))
+
+
+def write_master(minutes: float, env: dict[str, str], routine: str) -> Path:
+    """The session's lossless master (32-bit float WAV), the PCM every pmr build of this
+    routine and length renders (chunked builds render the same blocks bit for bit)."""
+    master = OUT / f"master-{routine}-{minutes:g}.wav"
+    command = [str(BIN / "pmr"), "build", routine, "-m", f"{minutes:g}", "-j", "1", "--force",
+               "--out", str(OUT / "master.mp3"), "--master", str(master), "-q"]  # fmt: skip
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return master
+
+
+def pcm_span(wav: Path) -> tuple[int, int]:
+    """(offset, bytes) of a WAV file's sample data (its `data` chunk)."""
+    with wav.open("rb") as file:
+        head = file.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError(f"{wav}: not a WAV file")
+        while chunk := file.read(8):
+            size = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                return file.tell(), size
+            file.seek(size + (size & 1), os.SEEK_CUR)
+    raise ValueError(f"{wav}: no data chunk")
+
+
+def copy_pcm(master: Path, start: int, length: int, stdin: BinaryIO) -> None:
+    """`length` bytes of `master`'s sample data from byte `start` of it, into `stdin`."""
+    offset, _ = pcm_span(master)
+    with master.open("rb") as pcm:
+        pcm.seek(offset + start)
+        while length > 0 and (piece := pcm.read(min(length, 1 << 20))):
+            stdin.write(piece)
+            length -= len(piece)
+
+
+def floor_run(minutes: float, env: dict[str, str], master: Path) -> Run:
+    """ffmpeg alone: the same encoder command pmr uses, fed the session's own PCM."""
     target = OUT / f"floor-{minutes:g}.mp3"
-    command = Mp3Writer(target).command(target)
-    return Run(FLOOR, minutes, *measure(command, env, feed=block, repeat=repeat))
+    feed = functools.partial(copy_pcm, master, 0, pcm_span(master)[1])
+    return Run(FLOOR, minutes, *measure(Mp3Writer(target).command(target), env, feed))
+
+
+# Two encoders, each piped its byte range of a file by a thread, both at once (stdlib only:
+# the process that feeds them starts in ~20 ms, as a build's forked workers cost no start-up)
+PAIR_FEEDER = """
+import json, subprocess, sys, threading
+def feed(command, path, start, length):
+    encoder = subprocess.Popen(command, stdin=subprocess.PIPE)
+    with open(path, "rb") as pcm, encoder.stdin:
+        pcm.seek(start)
+        while length > 0 and (piece := pcm.read(min(length, 1 << 20))):
+            encoder.stdin.write(piece)
+            length -= len(piece)
+    codes.append(encoder.wait())
+codes = []
+threads = [threading.Thread(target=feed, args=job) for job in json.loads(sys.argv[1])]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+sys.exit(max(codes))
+"""
+
+
+def pair_run(minutes: float, env: dict[str, str], master: Path) -> Run:
+    """Two of the chunks' encoders at once, each on half of the session's PCM."""
+    offset, size = pcm_span(master)
+    half = size // (2 * CHANNELS * 4) * CHANNELS * 4
+    jobs = [
+        (chunk_command(SAMPLE_RATE_HZ, CHANNELS, MP3_BITRATE, index == 0, out), str(master),
+         offset + start, length)
+        for index, (start, length) in enumerate(((0, half), (half, size - half)))
+        if (out := OUT / f"half-{index}.mp3")
+    ]  # fmt: skip
+    command = [sys.executable, "-S", "-c", PAIR_FEEDER, json.dumps(jobs)]
+    return Run(PAIR, minutes, *measure(command, env))
 
 
 def pmr_run(minutes: float, env: dict[str, str], routine: str, jobs: int = 1) -> Run:
@@ -174,9 +268,12 @@ def main() -> int:
     runs: list[Run] = []
     for minutes in lengths:
         routine = args.short_routine if minutes < 7 else args.routine
+        master = write_master(minutes, env, routine)
         for repeat in range(max(1, args.repeat) if minutes <= REPEAT_UP_TO_MIN else 1):
-            new = [floor_run(minutes, env), pmr_run(minutes, env, routine)]
-            new.append(pmr_run(minutes, env, routine, jobs=2))
+            new = [floor_run(minutes, env, master), pmr_run(minutes, env, routine)]
+            new += [pmr_run(minutes, env, routine, jobs=2), pair_run(minutes, env, master)]
+            if repeat == 0:
+                new.append(noise_floor_run(minutes, env))
             if minutes in baseline_lengths and repeat == 0:
                 new.append(baseline_run(minutes, env, routine))
             new = [replace(run, repeat=repeat) for run in new]
@@ -189,6 +286,7 @@ def main() -> int:
                     f"{'ok' if run.ok else 'FAILED ' + run.note}",
                     flush=True,
                 )
+        master.unlink()  # (2.5 GB at 2 hours)
 
     report = verdicts(runs, cold)
     print(report["table"])
@@ -215,12 +313,16 @@ def main() -> int:
 
 
 # name, (run, minutes) over (run, minutes) (None: the value itself), field, bar, better
+# (a bar of None: a figure reported beside the others, with no verdict)
 TARGETS = (
     ("20 min build / ffmpeg floor", (PMR, 20), (FLOOR, 20), "seconds", 1.15, "<="),
     ("20 min build CPU / floor CPU", (PMR, 20), (FLOOR, 20), "cpu_s", 1.25, "<="),
     ("60 min build / 20 min build", (PMR, 60), (PMR, 20), "seconds", 3.3, "<="),
     ("20 min -j 2 / ffmpeg floor", (CHUNKED, 20), (FLOOR, 20), "seconds", 0.65, "<="),
     ("20 min -j 2 CPU / floor CPU", (CHUNKED, 20), (FLOOR, 20), "cpu_s", 1.25, "<="),
+    ("20 min -j 2 / 2 encoders alone", (CHUNKED, 20), (PAIR, 20), "seconds", None, ""),
+    ("20 min 2 encoders alone / floor", (PAIR, 20), (FLOOR, 20), "seconds", None, ""),
+    ("20 min -j 2 / floor on noise", (CHUNKED, 20), (NOISE_FLOOR, 20), "seconds", None, ""),
     ("60 min -j 2 / 20 min -j 2", (CHUNKED, 60), (CHUNKED, 20), "seconds", 3.3, "<="),
     ("peak PSS at 20 min, -j 2 (MB)", (CHUNKED, 20), None, "peak_pss_mb", 250, "<="),
     ("peak PSS at 120 min, -j 2 (MB)", (CHUNKED, 120), None, "peak_pss_mb", 250, "<="),
@@ -265,6 +367,11 @@ def verdicts(runs: list[Run], cold: dict[str, float] | None) -> dict:
     for name, top, bottom, field, bar, better in TARGETS:
         keys = [top] if bottom is None else [top, bottom]
         value = value_of(top, bottom, field)
+        if bar is None:
+            shown = "(reported)" if value is not None else "not run"
+            targets.append({"target": name, "value": value, "bar": "-", "ok": True,
+                            "verdict": shown})  # fmt: skip
+            continue
         ok = value is not None and (value <= bar if better == "<=" else value >= bar)
         verdict = "ok" if ok else "MISSED" if all(tried(*k) for k in keys) else "not run"
         targets.append({"target": name, "value": value, "bar": f"{better} {bar:g}",
