@@ -249,7 +249,7 @@ def main() -> int:
         "--quick", action="store_true", help="5 and 20 min only, no pydub baseline, no cold run"
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help=f"rounds of each length <= {REPEAT_UP_TO_MIN} min"
+        "--repeat", type=int, default=5, help=f"rounds of each length <= {REPEAT_UP_TO_MIN} min"
     )
     args = parser.parse_args()
     if args.quick:
