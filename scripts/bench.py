@@ -1,11 +1,11 @@
 """`make bench`: pmr against the encoder floor and the usual pydub approach, in one invocation.
 
 The floor is the issue's: one ffmpeg encoding the same PCM pmr renders (the session's own
-lossless master, written once per length) with the same settings, fed from a file, so it is
-the encoder alone. Beside it, in the same rounds: the floor on the white noise earlier benches
-used (LAME spends 6 % fewer instructions on it than on a session, by callgrind), and two
-encoders alone, each on half of the session's PCM at once with the chunks' settings, which is
-as fast as any 2-job build can be on the machine that day.
+lossless master, written once per length) with the same settings, piped in by a thread of this
+script as pmr's workers pipe theirs. Beside it, in the same rounds: the floor on the white
+noise earlier benches fed (round 1 only), and two encoders alone, each on half of the
+session's PCM at once with the chunks' settings: as fast as a 2-job build can be on the
+machine that day, reported beside the bars as what the VM allows.
 
 Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
 noisy machine. Wall time and peak memory of the whole process tree (pmr and its ffmpeg children:
