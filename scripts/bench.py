@@ -158,10 +158,9 @@ def pcm_span(wav: Path) -> tuple[int, int]:
 
 
 def copy_pcm(master: Path, start: int, length: int, stdin: BinaryIO) -> None:
-    """`length` bytes of `master`'s sample data from byte `start` of it, into `stdin`."""
-    offset, _ = pcm_span(master)
+    """`length` bytes of `master` from byte `start` of the file, into `stdin`."""
     with master.open("rb") as pcm:
-        pcm.seek(offset + start)
+        pcm.seek(start)
         while length > 0 and (piece := pcm.read(min(length, 1 << 20))):
             stdin.write(piece)
             length -= len(piece)
@@ -170,7 +169,7 @@ def copy_pcm(master: Path, start: int, length: int, stdin: BinaryIO) -> None:
 def floor_run(minutes: float, env: dict[str, str], master: Path) -> Run:
     """ffmpeg alone: the same encoder command pmr uses, fed the session's own PCM."""
     target = OUT / f"floor-{minutes:g}.mp3"
-    feed = functools.partial(copy_pcm, master, 0, pcm_span(master)[1])
+    feed = functools.partial(copy_pcm, master, *pcm_span(master))
     return Run(FLOOR, minutes, *measure(Mp3Writer(target).command(target), env, feed))
 
 

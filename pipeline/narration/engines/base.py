@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,8 +30,6 @@ def package_version(distribution: str) -> str:
     into every line's cache key. It is read from the name of the distribution's
     `NAME-VERSION.dist-info` folder on sys.path (as importlib.metadata finds it), which costs
     no import of importlib.metadata (0.04-0.07 s at each start); else from importlib.metadata."""
-    import sys
-
     prefix = re.sub(r"[-_.]+", "_", distribution).lower() + "-"
     for entry in sys.path:
         with contextlib.suppress(OSError):
