@@ -31,17 +31,31 @@ import contextlib
 import ctypes
 import dataclasses
 import multiprocessing
+import os
 import signal
 import struct
 import subprocess
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .encode import error_tail, failure_text, ffmpeg_exe, pcm_bytes, pcm_input, widen_pipe
+import numpy as np
+
+from . import lame
+from .encode import (
+    error_tail,
+    failure_text,
+    ffmpeg_exe,
+    pcm_bytes,
+    pcm_input,
+    widen_pipe,
+    write_failure_text,
+)
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
@@ -135,32 +149,79 @@ def encode_chunk(
     first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
     step = step_frames(timeline.rate_hz)
     meter = StepMeter(timeline.rate_hz, score.channels, lo_meter // step) if measure else None
-    command = chunk_command(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out)
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
-        assert proc.stdin is not None
-        widen_pipe(proc.stdin)
-        try:
-            for start, n in block_spans(timeline.total, BLOCK_FRAMES):
-                lo, hi = max(start, chunk.start), min(start + n, chunk.end)
-                if lo < hi:
-                    block = renderer.block(start, n)[lo - start : hi - start]
-                    proc.stdin.write(pcm_bytes(block))
-                    a, b = max(lo, lo_meter), min(hi, hi_meter)
-                    if meter and a < b:
-                        meter.add(block[a - lo : b - lo])
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        if (code := proc.wait()) != 0:
-            errors.seek(0)
-            raise EncodeError(failure_text(target, code, error_tail(errors.read())))
+    encoder = lame_chunk if chunk_encoder() == "lame" else ffmpeg_chunk
+    with encoder(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, target) as put:
+        for start, n in block_spans(timeline.total, BLOCK_FRAMES):
+            lo, hi = max(start, chunk.start), min(start + n, chunk.end)
+            if lo < hi:
+                block = renderer.block(start, n)[lo - start : hi - start]
+                put(block)
+                a, b = max(lo, lo_meter), min(hi, hi_meter)
+                if meter and a < b:
+                    meter.add(block[a - lo : b - lo])
     if meter is None:
         return EncodedChunk(chunk.index, out)
     steps = meter.steps()
     owned = first_step - steps.first
     metered = MeteredSteps(first_step, steps.momentary[owned:], steps.peaks[owned:])
     return EncodedChunk(chunk.index, out, metered)
+
+
+CHUNK_ENCODERS = ("lame", "ffmpeg")  # $PMR_CHUNK_ENCODER; the first that is there by default
+
+
+def chunk_encoder() -> str:
+    """Which encoder the chunks use: LAME in the worker's own process (pipeline/lame.py)
+    where the lameenc wheel provides it, else an ffmpeg per chunk; $PMR_CHUNK_ENCODER picks
+    one (the bench measures both)."""
+    chosen = os.environ.get("PMR_CHUNK_ENCODER", "")
+    if chosen and chosen not in CHUNK_ENCODERS:
+        raise EncodeError(f"PMR_CHUNK_ENCODER={chosen!r}: give one of {', '.join(CHUNK_ENCODERS)}")
+    if chosen == "lame" and not lame.available():
+        raise EncodeError("PMR_CHUNK_ENCODER=lame: the lameenc package is missing or has no LAME")
+    return chosen or ("lame" if lame.available() else "ffmpeg")
+
+
+@contextlib.contextmanager
+def lame_chunk(
+    rate_hz: int, channels: int, bitrate: str, info_frame: bool, out: Path, target: Path
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """A chunk's stream from LAME in this process into `out` (CBR, reservoir off; chunk 0
+    with its Xing/LAME frame): the body puts blocks, the end flushes."""
+    kbps = int(bitrate.removesuffix("k"))
+    try:
+        with (
+            lame.LameEncoder(rate_hz, channels, kbps, False, info_frame) as encoder,
+            open(out, "wb") as file,
+        ):
+            yield lambda block: file.write(encoder.encode(block))
+            file.write(encoder.flush())
+            if info_frame:
+                file.seek(0)
+                file.write(encoder.info_frame_bytes())
+    except OSError as exc:
+        raise EncodeError(write_failure_text(target, exc)) from None
+
+
+@contextlib.contextmanager
+def ffmpeg_chunk(
+    rate_hz: int, channels: int, bitrate: str, xing: bool, out: Path, target: Path
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """A chunk's stream from an ffmpeg of its own (`chunk_command`), piped the blocks put."""
+    command = chunk_command(rate_hz, channels, bitrate, xing, out)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        assert proc.stdin is not None
+        widen_pipe(proc.stdin)
+        stdin = proc.stdin
+        try:
+            yield lambda block: stdin.write(pcm_bytes(block))
+            stdin.close()
+        except BrokenPipeError:
+            pass
+        if (code := proc.wait()) != 0:
+            errors.seek(0)
+            raise EncodeError(failure_text(target, code, error_tail(errors.read())))
 
 
 def encode_chunk_bytes(
@@ -299,8 +360,9 @@ class ChunkExecutor(Protocol):
 class Forked:
     """Chunks on `jobs` processes forked from this one: the plan, the narration and the bed's
     noise loop (made once here, before the fork) are shared with them page for page, not
-    copied; leaving terminates them (their encoders then see their input end). Chunk files go
-    in the client's scratch folder."""
+    copied; leaving terminates them (an ffmpeg encoder then sees its input end). A worker
+    that dies (killed, or crashed in the encoder) is a clear error, not a wait for a result
+    that never comes. Chunk files go in the client's scratch folder."""
 
     jobs: int
 
@@ -310,17 +372,40 @@ class Forked:
         _SESSION = (work.timeline, work.score)
         SessionBed(work.timeline, work.score)  # makes the bed's noise loop once, to share
         ffmpeg_exe()  # and finds ffmpeg once (imageio-ffmpeg runs `-version` to check it)
-        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(
+            min(self.jobs, len(work.chunks)), multiprocessing.get_context("fork"), _worker_signals
+        )
         try:
-            with context.Pool(min(self.jobs, len(work.chunks)), _worker_signals) as pool:
-                results = [
-                    pool.apply_async(_encode_forked, (c, work.bitrate, work.folder /
-                                     f"chunk-{c.index}.mp3", work.target, work.measure))
-                    for c in work.chunks
-                ]  # fmt: skip
-                yield (result.get() for result in results)
+            futures = [
+                pool.submit(_encode_forked, c, work.bitrate, work.folder / f"chunk-{c.index}.mp3",
+                            work.target, work.measure)
+                for c in work.chunks
+            ]  # fmt: skip
+            yield (_result(future, work.target) for future in futures)
         finally:
             _SESSION = None
+            _terminate_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Future[EncodedChunk], target: Path) -> EncodedChunk:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise EncodeError(
+            f"a chunk worker died (killed, or out of memory) while encoding {target}; "
+            "build again, or with --jobs 1"
+        ) from None
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to the pool's workers still running (Python 3.14 has this as a method)."""
+    if stop := getattr(pool, "terminate_workers", None):
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
 
 
 def encode_session(

@@ -8,6 +8,7 @@ renamed into place, so nothing half-written ever sits at the output path.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -133,11 +134,22 @@ def error_tail(stderr: bytes) -> str:
 def failure_text(target: Path, code: int, errors: str) -> str:
     """What a failed ffmpeg writing `target` (exit `code`, its last `errors`) tells the user."""
     if code == -signal.SIGXFSZ or "No space left" in errors or "File too large" in errors:
-        return (
-            f"{target}: no space left to write it (disk full or file size limit); "
-            "free some space or pick another --out"
-        )
+        return _no_space(target)
     return f"ffmpeg failed (exit {code}) encoding {target}: {errors}"
+
+
+def write_failure_text(target: Path, exc: OSError) -> str:
+    """What a failed write of (a part of) `target` in this process tells the user."""
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return _no_space(target)
+    return f"{target}: can't write it ({exc.strerror or exc})"
+
+
+def _no_space(target: Path) -> str:
+    return (
+        f"{target}: no space left to write it (disk full or file size limit); "
+        "free some space or pick another --out"
+    )
 
 
 class Mp3Writer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 import shutil
 import signal
@@ -276,43 +277,65 @@ def test_mp3val_finds_nothing_wrong_in_the_joined_stream(pair: dict) -> None:
     assert reports[0] and reports[1] and reports[0][1] == reports[1][1]  # as many frames
 
 
-def _chunk_encoders(proc: subprocess.Popen) -> list[psutil.Process]:
-    """Wait until the chunks' encoders (the workers' ffmpeg children) are running."""
+def _encoding(proc: subprocess.Popen, scratch: Path) -> tuple[list, list]:
+    """Wait until the build writes chunks into its scratch folder (its TMPDIR); then (its
+    chunk workers, their ffmpeg encoders if the chunks use ffmpeg)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = []
-        for child in psutil.Process(proc.pid).children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if "-reservoir" in child.cmdline():
-                    found.append(child)
-        if len(found) >= 2:
-            return found
+        with contextlib.suppress(OSError):  # a finished chunk's file may be gone
+            started = any(p.stat().st_size for p in scratch.glob("pmr-chunks-*/chunk-*.mp3"))
+            workers, encoders = [], []
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if "-reservoir" in child.cmdline():
+                        encoders.append(child)
+                    elif child.ppid() == proc.pid and "ffmpeg" not in child.name():
+                        workers.append(child)
+            if started and len(workers) >= 2:
+                return workers, encoders
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
     raise AssertionError("the chunks never started encoding")
 
 
-def test_sigterm_ends_every_worker_and_leaves_nothing(long_build: tuple) -> None:
+def _chunked_build(long_build: tuple, scratch: Path, encoder: str) -> subprocess.Popen:
     routine, out_dir = long_build
-    proc = pmr("build", str(routine), "-m", "2", "-j", "2", "--out", str(out_dir / "s.mp3"))
-    encoders = _chunk_encoders(proc)
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch), PMR_CHUNK_ENCODER=encoder)
+    return pmr("build", str(routine), "-m", "2", "-j", "2", "--out", str(out_dir / "s.mp3"),
+               env=env)  # fmt: skip
+
+
+@pytest.mark.parametrize("encoder", ["lame", "ffmpeg"])
+def test_sigterm_ends_every_worker_and_leaves_nothing(
+    long_build: tuple, tmp_path: Path, encoder: str
+) -> None:
+    proc = _chunked_build(long_build, tmp_path / "scratch", encoder)
+    workers, encoders = _encoding(proc, tmp_path / "scratch")
+    assert bool(encoders) == (encoder == "ffmpeg")  # in-process LAME: no encoder processes
     tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 143 and "Traceback" not in stderr, stderr
-    assert list(out_dir.iterdir()) == []
-    _, alive = psutil.wait_procs([*tree[1:], *encoders], timeout=10)
+    assert list(long_build[1].iterdir()) == [] and list((tmp_path / "scratch").iterdir()) == []
+    _, alive = psutil.wait_procs([*tree[1:], *workers, *encoders], timeout=10)
     assert alive == []
 
 
-def test_a_crashed_chunk_encoder_is_a_clear_error(long_build: tuple) -> None:
-    routine, out_dir = long_build
-    proc = pmr("build", str(routine), "-m", "2", "-j", "2", "--out", str(out_dir / "s.mp3"))
-    _chunk_encoders(proc)[-1].kill()
+@pytest.mark.parametrize(
+    ("encoder", "says"), [("lame", "a chunk worker died"), ("ffmpeg", "ffmpeg failed")]
+)
+def test_a_crashed_chunk_encoder_is_a_clear_error(
+    long_build: tuple, tmp_path: Path, encoder: str, says: str
+) -> None:
+    """In-process LAME crashes with its worker; an ffmpeg encoder crashes alone."""
+    proc = _chunked_build(long_build, tmp_path / "scratch", encoder)
+    workers, encoders = _encoding(proc, tmp_path / "scratch")
+    (encoders or workers)[-1].kill()
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2, stderr
-    assert "ffmpeg failed" in stderr and "Traceback" not in stderr
-    assert list(out_dir.iterdir()) == []
+    assert says in stderr and "Traceback" not in stderr, stderr
+    assert list(long_build[1].iterdir()) == [] and list((tmp_path / "scratch").iterdir()) == []
 
 
 def _audio_frames(path: Path) -> bytes:

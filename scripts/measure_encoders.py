@@ -1,0 +1,105 @@
+"""The chunks' two MP3 encoders on the same session PCM: ffmpeg's libmp3lame, and the lameenc
+wheel's libmp3lame called in-process (pipeline/lame.py), with the same settings.
+
+    python scripts/measure_encoders.py [--routine sleep] [--minutes 20] [--seconds 300]
+
+Renders the first `--seconds` of a session with pmr's renderer, encodes it at 128k CBR with the
+bit reservoir on and off by each encoder (ffmpeg piped the float PCM as pmr pipes it; LAME fed
+the same 2 s blocks in this process), then decodes every stream with ffmpeg and measures it
+against the source after the decoder's delay: CPU seconds of the encode (ffmpeg's whole
+process, all its threads; LAME's calls in this one), the level (the least-squares gain of the
+decoded audio over the source, dB) and the SNR of every 20 ms window once that gain is taken
+out (1st and 10th percentile, median, worst). Figures go to stdout and
+output/encoders/encoders.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from measure_joins import decode, delay, session_pcm, window_snr  # noqa: E402
+
+from pipeline.encode import ffmpeg_exe  # noqa: E402
+from pipeline.lame import LameEncoder  # noqa: E402
+from pipeline.tuning import BLOCK_FRAMES, MP3_BITRATE, SAMPLE_RATE_HZ  # noqa: E402
+
+OUT = ROOT / "output" / "encoders"
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ffmpeg_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "f32le",
+        "-ar", str(SAMPLE_RATE_HZ), "-ac", str(pcm.shape[1]), "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-reservoir", str(int(reservoir)),
+        "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", "pipe:1",
+    ]  # fmt: skip
+    before = children_cpu()
+    run = subprocess.run(command, input=pcm.astype("<f4").tobytes(), capture_output=True,
+                         check=True)  # fmt: skip
+    return run.stdout, children_cpu() - before
+
+
+def lame_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
+    kbps = int(MP3_BITRATE.removesuffix("k"))
+    pieces = []
+    start = time.process_time()
+    with LameEncoder(SAMPLE_RATE_HZ, pcm.shape[1], kbps, reservoir, False) as encoder:
+        for at in range(0, pcm.shape[0], BLOCK_FRAMES):
+            pieces.append(encoder.encode(pcm[at : at + BLOCK_FRAMES]))
+        pieces.append(encoder.flush())
+    return b"".join(pieces), time.process_time() - start
+
+
+def figures(stream: bytes, pcm: np.ndarray, cpu_s: float) -> dict[str, float]:
+    decoded = decode(stream, pcm.shape[1])
+    lag = delay(decoded, pcm)
+    n = min(pcm.shape[0], decoded.shape[0] - lag)
+    source, audio = pcm[:n].astype(np.float64), decoded[lag : lag + n].astype(np.float64)
+    gain = float((audio * source).sum() / (source * source).sum())
+    snr = window_snr((audio / gain).astype(np.float32), pcm[:n], 0, SAMPLE_RATE_HZ // 50)
+    return {
+        "cpu_s": cpu_s, "level_db": 20 * np.log10(gain), "decoder_delay": lag,
+        "snr_p1_db": float(np.nanpercentile(snr, 1)),
+        "snr_p10_db": float(np.nanpercentile(snr, 10)),
+        "snr_median_db": float(np.nanmedian(snr)), "snr_worst_db": float(np.nanmin(snr)),
+    }  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--routine", default="sleep")
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=300.0)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    pcm = session_pcm(args.routine, args.minutes, args.seconds)
+    print(f"{args.routine} -m {args.minutes:g}, first {pcm.shape[0] / SAMPLE_RATE_HZ:.0f} s, "
+          f"{MP3_BITRATE} CBR")  # fmt: skip
+    report = {}
+    for reservoir in (False, True):
+        for name, encode in (("ffmpeg", ffmpeg_encode), ("in-process LAME", lame_encode)):
+            label = f"{name}, reservoir {'on' if reservoir else 'off'}"
+            report[label] = figures(*encode(pcm, reservoir), pcm)
+            print(f"  {label:<30} " + "  ".join(f"{k} {v:.2f}" for k, v in report[label].items()))
+    (OUT / "encoders.json").write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
