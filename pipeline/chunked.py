@@ -9,7 +9,8 @@ plus 576 (the MDCT's overlap) plus the filterbank's 512 taps; one frame left it 
 join window measured 4.5 dB under the single pass's (tests/test_chunked.py). Without pre-roll
 the join window loses ~17 dB of SNR, a click (scripts/measure_joins.py). The loudness meter
 needs more: the 400 ms window ending with the chunk's first 100 ms step, and a step for its
-K-weighting to settle, 0.5 s (sound/meter.py), so PRE_ROLL is 24 frames (0.63 s at 44.1 kHz).
+K-weighting to settle, 0.5 s (sound/meter.py), from the start of the step the chunk's first
+frame falls in: PRE_ROLL is 25 frames (0.65 s at 44.1 kHz; 48 kHz needs all 25).
 
 Each chunk meters the PCM it renders for the 100 ms steps that end inside its kept frames, so
 every step of the session is metered once, and the gating runs over all of them after the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import signal
@@ -59,7 +61,7 @@ from .encode import (
 from .errors import EncodeError
 from .files import atomic_path
 from .fit import Timeline
-from .mp3frames import SAMPLES, encoder_delay, frame_spans, info_offset
+from .mp3frames import MPEG1_RATES_HZ, SAMPLES, encoder_delay, frame_spans, info_offset
 from .render import Renderer
 from .sound.layers import SessionBed, block_spans
 from .sound.meter import WARM_STEPS, WINDOW_STEPS, MeteredSteps, StepMeter, step_frames
@@ -67,10 +69,15 @@ from .sound.mix import MixScore
 from .tuning import BLOCK_FRAMES
 
 FRAME = SAMPLES[1]  # PCM frames per MPEG-1 Layer III frame (chunked encodes are MPEG-1)
-PRE_ROLL, POST_ROLL = 24, 2  # MP3 frames encoded before / after a chunk's kept frames
-MIN_CHUNK_FRAMES = 2000  # ~52 s at 44.1 kHz: shorter chunks cost more than they save
+# MP3 frames encoded before / after a chunk's kept frames: before, what the meter needs at
+# the worst of the MPEG-1 rates (a kept frame can start a step less one sample in)
+_METERED_BEFORE = WINDOW_STEPS + WARM_STEPS + 1  # steps
+PRE_ROLL = max(-(-(_METERED_BEFORE * step_frames(r) - 1) // FRAME) for r in MPEG1_RATES_HZ)
+POST_ROLL = 2
+MIN_SPLIT_FRAMES = 2000  # ~52 s at 44.1 kHz: a session shorter than two of these is one chunk
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
-CHUNKS_PER_JOB = 3  # so joining overlaps the later chunks' encoding and the tail is short
+TAIL_CHUNK_FRAMES = 500  # ~13 s: the smallest chunk (the last ones), ~0.15 CPU s to encode
+SHARE = 2  # each chunk is 1 / (SHARE x workers) of the frames still unplanned
 
 
 @dataclass(frozen=True)
@@ -99,21 +106,26 @@ class Chunk:
         return first_step, start, max(start, kept_end // step * step)
 
 
-def plan_chunks(total: int, jobs: int, workers: int = 1) -> list[Chunk]:
-    """At most `jobs` chunks of whole MP3 frames over `total` PCM frames, or more where a
-    chunk would be longer than MAX_CHUNK_FRAMES (what the join holds stays flat). Beyond
-    `workers` chunks, a multiple of them, so no worker has the last chunk to itself (23
-    chunks of 2 hours on 2 workers left one idle for a whole chunk, ~2 s)."""
+def plan_chunks(total: int, workers: int) -> list[Chunk]:
+    """Chunks of whole MP3 frames over `total` PCM frames for `workers` taking them in turn,
+    shrinking towards the end: each is 1/(SHARE x workers) of what is left, at most
+    MAX_CHUNK_FRAMES (what the join holds stays flat) and at least TAIL_CHUNK_FRAMES. Equal
+    chunks left one worker idle at the end for up to a third of a chunk (0.4-1.4 s in a
+    20-min build: a chunk's cost varies with its content); the last chunks now take ~0.2 s
+    each, so the workers end together. One chunk for one worker or a short session."""
     frames = -(-total // FRAME)
-    count = max(1, min(jobs, frames // MIN_CHUNK_FRAMES))
-    if (longest := -(-frames // MAX_CHUNK_FRAMES)) > count:
-        count = -(-longest // workers) * workers
-    elif count > workers:
-        count = count // workers * workers
-    cuts = [round(frames * k / count) for k in range(count + 1)]
+    sizes = [frames]
+    if workers > 1 and frames >= 2 * MIN_SPLIT_FRAMES:
+        sizes, left = [], frames
+        while left:
+            size = min(MAX_CHUNK_FRAMES, max(TAIL_CHUNK_FRAMES, -(-left // (SHARE * workers))))
+            size = left if left - size < TAIL_CHUNK_FRAMES else size
+            sizes.append(size)
+            left -= size
+    cuts = [0, *itertools.accumulate(sizes)]
     chunks = []
-    for k in range(count):
-        last = k == count - 1
+    for k in range(len(sizes)):
+        last = k == len(sizes) - 1
         start = max(0, (cuts[k] - PRE_ROLL) * FRAME) if k else 0
         end = total if last else min(total, (cuts[k + 1] + POST_ROLL) * FRAME)
         chunks.append(Chunk(k, cuts[k], None if last else cuts[k + 1], start, end))
@@ -422,10 +434,10 @@ def encode_session(
     makes in a scratch folder, then the joined frames, into a temp file renamed into place as
     a serial encode's); the steps its encoders metered, in order (none unless `measure`).
     The tag is made once the chunks have started, so what it needs (tags, cover) costs no
-    time before them. There are CHUNKS_PER_JOB chunks a job, joined as they finish, in
-    order; any failure or interruption leaves the executor's context, which stops its
-    workers."""
-    chunks = plan_chunks(timeline.total, executor.jobs * CHUNKS_PER_JOB, executor.jobs)
+    time before them. The chunks (shrinking towards the end: `plan_chunks`) are joined as
+    they finish, in order; any failure or interruption leaves the executor's context, which
+    stops its workers."""
+    chunks = plan_chunks(timeline.total, executor.jobs)
     with (
         tempfile.TemporaryDirectory(prefix="pmr-chunks-") as folder,
         atomic_path(target) as final,
