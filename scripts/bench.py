@@ -2,10 +2,13 @@
 
 The floor is the issue's: one ffmpeg encoding the same PCM pmr renders (the session's own
 lossless master, written once per length) with the same settings, piped in by a thread of this
-script as pmr's workers pipe theirs. Beside it, in the same rounds: the floor on the white
-noise earlier benches fed (round 1 only), and two encoders alone, each on half of the
-session's PCM at once with the chunks' settings: as fast as a 2-job build can be on the
-machine that day, reported beside the bars as what the VM allows.
+script as pmr's workers pipe theirs. Beside it, in the same rounds, reported without a bar:
+two ffmpeg encoders alone, each on half of the session's PCM at once with the chunks'
+settings (as fast as a 2-job build with ffmpeg chunks can be on the machine that day); the
+chunks' own in-process LAME (pipeline/lame.py) alone on the whole PCM in one pass, so the
+share of the gain that is the encoder's and the share that is the cores' can be told apart;
+and in round 1 only, the floor on the white noise earlier benches fed and a -j 2 build with
+an ffmpeg per chunk (PMR_CHUNK_ENCODER=ffmpeg).
 
 Every figure is a ratio against a baseline measured in the same run, so the verdicts hold on a
 noisy machine. Wall time and peak memory of the whole process tree (pmr and its ffmpeg children:
@@ -54,6 +57,8 @@ PMR, FLOOR, PYDUB = "pmr build (warm)", "ffmpeg floor", "pydub baseline"
 NOISE_FLOOR = "floor on noise"  # the floor earlier benches measured: white noise at -26 dBFS
 PAIR = "2 encoders alone"  # two chunk encoders on the session's two halves, at once
 CHUNKED = "pmr build -j 2"  # two chunks rendered and encoded at once (pipeline/chunked.py)
+CHUNKED_FFMPEG = "-j 2, ffmpeg chunks"  # the same with an ffmpeg per chunk (round 1 only)
+LAME_FLOOR = "in-process LAME"  # the chunks' encoder (pipeline/lame.py) alone, one pass
 # Seconds between samples of the tree's PSS: reading it costs the kernel time (sampling every
 # 50 ms cost a 2-core machine ~1 s of a 17 s chunked build); memory is flat, the peak the same.
 POLL_S = 0.5
@@ -209,6 +214,36 @@ def pair_run(minutes: float, env: dict[str, str], master: Path) -> Run:
     return Run(PAIR, minutes, *measure(command, env))
 
 
+# One in-process LAME (reservoir on, the serial encode's settings) fed the master's PCM in the
+# render's blocks as it reads them, in a process of its own (its Python and numpy start-up,
+# ~0.15 s, counted)
+LAME_FEEDER = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from pipeline.lame import LameEncoder
+from pipeline.tuning import BLOCK_FRAMES, CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
+path, offset, size, out = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+kbps, block = int(MP3_BITRATE.removesuffix("k")), BLOCK_FRAMES * CHANNELS * 4
+with (LameEncoder(SAMPLE_RATE_HZ, CHANNELS, kbps, True, False) as lame,
+      open(path, "rb") as pcm, open(out, "wb") as file):
+    pcm.seek(offset)
+    while size > 0 and (piece := pcm.read(min(size, block))):
+        file.write(lame.encode(np.frombuffer(piece, "<f4").reshape(-1, CHANNELS)))
+        size -= len(piece)
+    file.write(lame.flush())
+"""
+
+
+def lame_floor_run(minutes: float, env: dict[str, str], master: Path) -> Run:
+    """The chunks' in-process encoder on the whole session's PCM, one pass, reservoir on."""
+    offset, size = pcm_span(master)
+    out = OUT / f"lame-floor-{minutes:g}.mp3"
+    command = [sys.executable, "-c", LAME_FEEDER, str(ROOT), str(master), str(offset),
+               str(size), str(out)]  # fmt: skip
+    return Run(LAME_FLOOR, minutes, *measure(command, env))
+
+
 def pmr_run(minutes: float, env: dict[str, str], routine: str, jobs: int = 1) -> Run:
     out = OUT / f"pmr-{routine}-{minutes:g}-j{jobs}.mp3"
     command = [str(BIN / "pmr"), "build", routine, "--minutes", f"{minutes:g}", "--out", str(out)]
@@ -271,8 +306,13 @@ def main() -> int:
         for repeat in range(max(1, args.repeat) if minutes <= REPEAT_UP_TO_MIN else 1):
             new = [floor_run(minutes, env, master), pmr_run(minutes, env, routine)]
             new += [pmr_run(minutes, env, routine, jobs=2), pair_run(minutes, env, master)]
+            new.append(lame_floor_run(minutes, env, master))
             if repeat == 0:
                 new.append(noise_floor_run(minutes, env))
+                ffmpeg_chunks = dict(env, PMR_CHUNK_ENCODER="ffmpeg")
+                new.append(
+                    replace(pmr_run(minutes, ffmpeg_chunks, routine, 2), what=CHUNKED_FFMPEG)
+                )
             if minutes in baseline_lengths and repeat == 0:
                 new.append(baseline_run(minutes, env, routine))
             new = [replace(run, repeat=repeat) for run in new]
@@ -322,6 +362,9 @@ TARGETS = (
     ("20 min -j 2 / 2 encoders alone", (CHUNKED, 20), (PAIR, 20), "seconds", None, ""),
     ("20 min 2 encoders alone / floor", (PAIR, 20), (FLOOR, 20), "seconds", None, ""),
     ("20 min -j 2 / floor on noise", (CHUNKED, 20), (NOISE_FLOOR, 20), "seconds", None, ""),
+    ("20 min -j 2 / in-process LAME", (CHUNKED, 20), (LAME_FLOOR, 20), "seconds", None, ""),
+    ("20 min in-process LAME / floor", (LAME_FLOOR, 20), (FLOOR, 20), "seconds", None, ""),
+    ("20 min -j 2 ffmpeg chunks / floor", (CHUNKED_FFMPEG, 20), (FLOOR, 20), "seconds", None, ""),
     ("60 min -j 2 / 20 min -j 2", (CHUNKED, 60), (CHUNKED, 20), "seconds", 3.3, "<="),
     ("peak PSS at 20 min, -j 2 (MB)", (CHUNKED, 20), None, "peak_pss_mb", 250, "<="),
     ("peak PSS at 120 min, -j 2 (MB)", (CHUNKED, 120), None, "peak_pss_mb", 250, "<="),

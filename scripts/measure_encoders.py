@@ -95,7 +95,8 @@ def main() -> int:
     for reservoir in (False, True):
         for name, encode in (("ffmpeg", ffmpeg_encode), ("in-process LAME", lame_encode)):
             label = f"{name}, reservoir {'on' if reservoir else 'off'}"
-            report[label] = figures(*encode(pcm, reservoir), pcm)
+            stream, cpu_s = encode(pcm, reservoir)
+            report[label] = figures(stream, pcm, cpu_s)
             print(f"  {label:<30} " + "  ".join(f"{k} {v:.2f}" for k, v in report[label].items()))
     (OUT / "encoders.json").write_text(json.dumps(report, indent=2))
     return 0

@@ -195,7 +195,8 @@ def test_the_builds_meter_reads_what_ffmpeg_reads_in_the_whole_decoded_file(pair
         lufs, peak = _ffmpeg_r128(result.path)
         assert result.measured is not None
         assert abs(result.measured.lufs - lufs) <= 0.05, (result.measured, lufs)
-        assert abs(result.measured.true_peak_db - peak) <= 0.2, (result.measured, peak)
+        # both true peaks are ebur128's, to 0.1 dB: -2.2 against -2.0 is 0.2 plus a float's ulp
+        assert abs(result.measured.true_peak_db - peak) <= 0.2 + 1e-9, (result.measured, peak)
     assert chunked.measured is not None and serial.measured is not None
     assert abs(chunked.measured.lufs - serial.measured.lufs) <= 0.01  # every step metered once
 
