@@ -1,7 +1,8 @@
 """One session rendered and MP3-encoded in N chunks at once, joined at frame boundaries.
 
 Chunk k keeps MP3 frames [F_k, F_k+1). Its encoder (libmp3lame, CBR, bit reservoir off, so no
-frame borrows bits from the one before) starts PRE_ROLL frames before F_k and runs POST_ROLL
+frame borrows bits from the one before; in the worker's own process, pipeline/lame.py, or an
+ffmpeg of its own: `chunk_encoder`) starts PRE_ROLL frames before F_k and runs POST_ROLL
 frames past F_k+1, so every kept frame is encoded from the same input around it as in one
 pass; the pre-roll frames are dropped and the chunks' frames concatenated. The encoder needs
 two frames of pre-roll: a kept frame's first granule reaches back 1105 frames (encoder delay)

@@ -176,6 +176,28 @@ def test_chunked_mp3_has_one_correct_lame_header_tags_and_chapters(pair: dict) -
     assert "made by pmr" in two and "attached pic" in two
 
 
+def test_a_mono_session_is_chunked_too(tmp_path: Path, module_cache: Path, mini_text: str) -> None:
+    """--mono: one channel through LAME's planar call, the same exact length and a clean
+    decode."""
+    routine = tmp_path / "mini.toml"
+    routine.write_text(mini_text, encoding="utf-8")
+    result = build(BuildOptions(routine=str(routine), minutes=2.0, out=tmp_path / "m.mp3",
+                                cache_dir=module_cache, mono=True, jobs=2))  # fmt: skip
+    assert len(plan_chunks(result.timeline.total, 2)) > 1
+    run = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-v", "warning", "-i", str(result.path), "-f", "f32le",
+         "pipe:1"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    assert run.stderr.decode().strip() == ""
+    decoded = np.frombuffer(run.stdout, dtype="<f4")
+    assert decoded.size == result.timeline.total  # one channel, exact to the sample
+    count, delay, padding = _lame_tag(result.path)
+    assert count * FRAME - delay - padding == result.timeline.total
+    rms = np.sqrt(np.mean(decoded.astype(np.float64) ** 2))
+    assert 20 * np.log10(rms) > -40  # audio, not silence
+
+
 def _ffmpeg_r128(path: Path) -> tuple[float, float]:
     """(integrated LUFS to 3 decimals, true peak dBTP) of the whole decoded file, by ffmpeg."""
     run = subprocess.run(
