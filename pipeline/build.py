@@ -26,7 +26,8 @@ from .encode import (
 from .errors import FitError, VoiceError
 from .files import forcing
 from .fit import Timeline, all_fixed, fit, natural_seconds
-from .mp3frames import MPEG1_RATES_HZ
+from .lame import kbps
+from .mp3frames import MPEG1_RATES_HZ, holds_info_frame
 from .narration import ClipCache, Clips, VoiceProfile, default_cache_dir, load_voice, narrate
 from .publish import (
     EpisodeInfo,
@@ -49,7 +50,7 @@ from .sound.voicechain import SYNTHETIC_ENGINES, chain_for
 from .template import Script, load_script, resolve_routine
 from .template.body import Body, adapt
 from .tighten import check_reach, tighter
-from .tuning import BED_BELOW_VOICE_LU, MP3_BITRATE, SAMPLE_RATE_HZ
+from .tuning import BED_BELOW_VOICE_LU, CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
 
 Progress = Callable[[str, int, int], None]
 MAX_MINUTES = 600.0
@@ -174,7 +175,14 @@ def _build(
     if options.episode is not None and options.episode.cover is not None:
         check_cover(options.episode.cover)
     remote = cluster_chunks(  # a cluster is reached (or not) before any narration
-        options.executor, options.scheduler, options.jobs, master, rate_hz, stack
+        options.executor,
+        options.scheduler,
+        options.jobs,
+        master,
+        rate_hz,
+        stack,
+        bitrate,
+        1 if options.mono else CHANNELS,
     )
     find_ffmpeg_early()
 
@@ -192,7 +200,7 @@ def _build(
     speakers = ", ".join(dict.fromkeys(clips.voices.values())) or voice.name
     with output_lock(out):  # the MP3 and its sidecars, together
         publishing = functools.partial(prepare, script, timeline, episode, speakers, now, cache_dir)
-        jobs = chunk_jobs(options.jobs, timeline, master)
+        jobs = chunk_jobs(options.jobs, timeline, master, bitrate, score.channels)
         chunks = remote or (Forked(jobs) if jobs > 1 else None)
         measured = _encode(
             out, timeline, score, bitrate, publishing, options.measure, on_progress, master, chunks
@@ -275,14 +283,18 @@ def _mp3_writer(
     )
 
 
-def chunk_jobs(jobs: int | None, timeline: Timeline, master: Path | None) -> int:
+def chunk_jobs(
+    jobs: int | None, timeline: Timeline, master: Path | None, bitrate: str, channels: int
+) -> int:
     """How many chunks to encode at once: --jobs, else the cores from AUTO_CHUNKED_S on; 1
-    (the serial path) for a master, a sample rate MPEG-1 has not, or a session too short to
-    split."""
+    (the serial path) for a master, a sample rate MPEG-1 has not, a bitrate whose frames hold
+    no Xing/LAME frame (the joined stream's length), or a session too short to split."""
     wanted = jobs
     if wanted is None:
         wanted = (os.cpu_count() or 1) if timeline.seconds >= AUTO_CHUNKED_S else 1
     if wanted <= 1 or master is not None or timeline.rate_hz not in MPEG1_RATES_HZ:
+        return 1
+    if not holds_info_frame(kbps(bitrate), timeline.rate_hz, channels):
         return 1
     return wanted if len(plan_chunks(timeline.total, wanted)) > 1 else 1
 

@@ -56,8 +56,8 @@ from .encode import (
     ffmpeg_exe,
     pcm_bytes,
     pcm_input,
+    scratch_failure_text,
     widen_pipe,
-    write_failure_text,
 )
 from .errors import EncodeError
 from .files import atomic_path
@@ -73,7 +73,7 @@ FRAME = SAMPLES[1]  # PCM frames per MPEG-1 Layer III frame (chunked encodes are
 # MP3 frames encoded before / after a chunk's kept frames: before, what the meter needs at
 # the worst of the MPEG-1 rates (a kept frame can start a step less one sample in)
 _METERED_BEFORE = WINDOW_STEPS + WARM_STEPS + 1  # steps
-PRE_ROLL = max(-(-(_METERED_BEFORE * step_frames(r) - 1) // FRAME) for r in MPEG1_RATES_HZ)
+PRE_ROLL = max(2, *(-(-(_METERED_BEFORE * step_frames(r) - 1) // FRAME) for r in MPEG1_RATES_HZ))
 POST_ROLL = 2
 MIN_SPLIT_FRAMES = 2000  # ~52 s at 44.1 kHz: a session shorter than two of these is one chunk
 MAX_CHUNK_FRAMES = 12_000  # ~5 min: the join reads one chunk's MP3 (~5 MB) at a time
@@ -110,10 +110,11 @@ class Chunk:
 def plan_chunks(total: int, workers: int) -> list[Chunk]:
     """Chunks of whole MP3 frames over `total` PCM frames for `workers` taking them in turn,
     shrinking towards the end: each is 1/(SHARE x workers) of what is left, at most
-    MAX_CHUNK_FRAMES (what the join holds stays flat) and at least TAIL_CHUNK_FRAMES. Equal
-    chunks left one worker idle at the end for up to a third of a chunk (0.4-1.4 s in a
-    20-min build: a chunk's cost varies with its content); the last chunks now take ~0.2 s
-    each, so the workers end together. One chunk for one worker or a short session."""
+    MAX_CHUNK_FRAMES (what the join holds stays flat) and at least TAIL_CHUNK_FRAMES (the
+    last one takes what is left: under two of those). Equal chunks left one worker idle at
+    the end for up to a third of a chunk (0.4-1.4 s in a 20-min build: a chunk's cost varies
+    with its content); the last chunks now cost 0.15-0.3 CPU s each, so the workers end
+    together. One chunk for one worker or a short session."""
     frames = -(-total // FRAME)
     sizes = [frames]
     if workers > 1 and frames >= 2 * MIN_SPLIT_FRAMES:
@@ -153,17 +154,17 @@ class EncodedChunk:
 
 def encode_chunk(
     timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, out: Path, target: Path,
-    measure: bool = True,
+    measure: bool = True, encoder: str = "lame",
 ) -> EncodedChunk:  # fmt: skip
-    """Render the chunk's PCM (on the serial block grid) into its own encoder, writing `out`,
-    and meter the steps the chunk owns when `measure`; a failure names `target`, the MP3 it
-    is for."""
+    """Render the chunk's PCM (on the serial block grid) into its own `encoder` (one of
+    CHUNK_ENCODERS), writing `out`, and meter the steps the chunk owns when `measure`; a
+    failure names `target`, the MP3 it is for."""
     renderer = Renderer(timeline, score)
     first_step, lo_meter, hi_meter = chunk.metered(timeline.total, timeline.rate_hz)
     step = step_frames(timeline.rate_hz)
     meter = StepMeter(timeline.rate_hz, score.channels, lo_meter // step) if measure else None
-    encoder = lame_chunk if chunk_encoder() == "lame" else ffmpeg_chunk
-    with encoder(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, target) as put:
+    stream = lame_chunk if encoder == "lame" else ffmpeg_chunk
+    with stream(timeline.rate_hz, score.channels, bitrate, chunk.index == 0, out, target) as put:
         for start, n in block_spans(timeline.total, BLOCK_FRAMES):
             lo, hi = max(start, chunk.start), min(start + n, chunk.end)
             if lo < hi:
@@ -184,9 +185,9 @@ CHUNK_ENCODERS = ("lame", "ffmpeg")  # $PMR_CHUNK_ENCODER; the first that is the
 
 
 def chunk_encoder() -> str:
-    """Which encoder the chunks use: LAME in the worker's own process (pipeline/lame.py)
-    where the lameenc wheel provides it, else an ffmpeg per chunk; $PMR_CHUNK_ENCODER picks
-    one (the bench measures both)."""
+    """Which encoder a session's chunks use, decided once by the client: LAME in the worker's
+    own process (pipeline/lame.py) where the lameenc wheel provides it, else an ffmpeg per
+    chunk; $PMR_CHUNK_ENCODER picks one (the bench measures both)."""
     chosen = os.environ.get("PMR_CHUNK_ENCODER", "")
     if chosen and chosen not in CHUNK_ENCODERS:
         raise EncodeError(f"PMR_CHUNK_ENCODER={chosen!r}: give one of {', '.join(CHUNK_ENCODERS)}")
@@ -200,20 +201,31 @@ def lame_chunk(
     rate_hz: int, channels: int, bitrate: str, info_frame: bool, out: Path, target: Path
 ) -> Iterator[Callable[[np.ndarray], None]]:
     """A chunk's stream from LAME in this process into `out` (CBR, reservoir off; chunk 0
-    with its Xing/LAME frame): the body puts blocks, the end flushes."""
-    kbps = int(bitrate.removesuffix("k"))
+    with its Xing/LAME frame, written over LAME's placeholder once the stream is flushed):
+    the body puts blocks. A failed write is a clear error naming the scratch folder."""
+
+    def write(data: bytes, at: int | None = None) -> None:
+        try:
+            if at is not None:
+                file.seek(at)
+            file.write(data)
+        except OSError as exc:
+            raise EncodeError(scratch_failure_text(target, out.parent, exc)) from None
+
     try:
-        with (
-            lame.LameEncoder(rate_hz, channels, kbps, False, info_frame) as encoder,
-            open(out, "wb") as file,
-        ):
-            yield lambda block: file.write(encoder.encode(block))
-            file.write(encoder.flush())
-            if info_frame:
-                file.seek(0)
-                file.write(encoder.info_frame_bytes())
+        file = open(out, "wb")  # noqa: SIM115
     except OSError as exc:
-        raise EncodeError(write_failure_text(target, exc)) from None
+        raise EncodeError(scratch_failure_text(target, out.parent, exc)) from None
+    with (
+        file,
+        lame.LameEncoder(
+            rate_hz, channels, lame.kbps(bitrate), reservoir=False, info_frame=info_frame
+        ) as encoder,
+    ):
+        yield lambda block: write(encoder.encode(block))
+        write(encoder.flush())
+        if info_frame:
+            write(encoder.info_frame_bytes(), at=0)
 
 
 @contextlib.contextmanager
@@ -239,13 +251,13 @@ def ffmpeg_chunk(
 
 def encode_chunk_bytes(
     timeline: Timeline, score: MixScore, chunk: Chunk, bitrate: str, target: Path,
-    measure: bool = True,
+    measure: bool = True, encoder: str = "lame",
 ) -> EncodedChunk:  # fmt: skip
     """`encode_chunk` through a scratch folder of this process's own, the MP3 returned as
     bytes (for a worker that shares no filesystem with the join)."""
     with tempfile.TemporaryDirectory(prefix="pmr-chunk-") as folder:
         out = Path(folder) / f"chunk-{chunk.index}.mp3"
-        encoded = encode_chunk(timeline, score, chunk, bitrate, out, target, measure)
+        encoded = encode_chunk(timeline, score, chunk, bitrate, out, target, measure, encoder)
         return dataclasses.replace(encoded, mp3=out.read_bytes())
 
 
@@ -329,9 +341,10 @@ _SESSION: tuple[Timeline, MixScore] | None = None  # what forked workers render 
 
 
 def _worker_signals() -> None:
-    """A forked worker ends on the parent's word (Pool.terminate: SIGTERM), quietly, or when
-    the parent dies (even by SIGKILL); Ctrl-C is the parent's to handle (it terminates the
-    pool), not the boundary's it inherited. Its encoder then sees its input end."""
+    """A forked worker ends on the parent's word (SIGTERM, from `_terminate_workers`), quietly,
+    or when the parent dies (even by SIGKILL); Ctrl-C is the parent's to handle (it
+    terminates the workers), not the boundary's it inherited. An ffmpeg encoder of its own
+    then sees its input end."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, even
@@ -339,10 +352,10 @@ def _worker_signals() -> None:
 
 
 def _encode_forked(
-    chunk: Chunk, bitrate: str, out: Path, target: Path, measure: bool
+    chunk: Chunk, bitrate: str, out: Path, target: Path, measure: bool, encoder: str
 ) -> EncodedChunk:
     assert _SESSION is not None
-    return encode_chunk(*_SESSION, chunk, bitrate, out, target, measure)
+    return encode_chunk(*_SESSION, chunk, bitrate, out, target, measure, encoder)
 
 
 @dataclass(frozen=True)
@@ -356,6 +369,7 @@ class ChunkWork:
     target: Path  # the MP3 they are for, named in a failure
     measure: bool  # the chunks meter the steps they own
     folder: Path  # the client's scratch folder
+    encoder: str = "lame"  # one of CHUNK_ENCODERS (`chunk_encoder`), the same for every chunk
 
 
 class ChunkExecutor(Protocol):
@@ -385,20 +399,21 @@ class Forked:
         _SESSION = (work.timeline, work.score)
         SessionBed(work.timeline, work.score)  # makes the bed's noise loop once, to share
         ffmpeg_exe()  # and finds ffmpeg once (imageio-ffmpeg runs `-version` to check it)
+        if work.encoder == "lame":
+            lame.library()  # and loads LAME once, before the fork
         pool = ProcessPoolExecutor(
             min(self.jobs, len(work.chunks)), multiprocessing.get_context("fork"), _worker_signals
         )
         try:
             futures = [
                 pool.submit(_encode_forked, c, work.bitrate, work.folder / f"chunk-{c.index}.mp3",
-                            work.target, work.measure)
+                            work.target, work.measure, work.encoder)
                 for c in work.chunks
             ]  # fmt: skip
             yield (_result(future, work.target) for future in futures)
         finally:
             _SESSION = None
             _terminate_workers(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _result(future: Future[EncodedChunk], target: Path) -> EncodedChunk:
@@ -412,13 +427,20 @@ def _result(future: Future[EncodedChunk], target: Path) -> EncodedChunk:
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
-    """SIGTERM to the pool's workers still running (Python 3.14 has this as a method)."""
-    if stop := getattr(pool, "terminate_workers", None):
-        stop()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    """SIGTERM to the pool's workers, then wait for them (KILL after 5 s): leaving `start`
+    leaves no worker behind, nor one still writing into the scratch folder. (Python 3.14's
+    `terminate_workers` gives up the executor's own wait, so the processes are taken here.)"""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
         with contextlib.suppress(OSError, ValueError):
             process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def encode_session(
@@ -444,7 +466,8 @@ def encode_session(
         atomic_path(target) as final,
     ):
         metered: list[MeteredSteps] = []
-        work = ChunkWork(timeline, score, tuple(chunks), bitrate, target, measure, Path(folder))
+        work = ChunkWork(timeline, score, tuple(chunks), bitrate, target, measure, Path(folder),
+                         chunk_encoder())  # fmt: skip
         joiner: Joiner | None = None
         try:
             with executor.start(work) as results:

@@ -14,11 +14,18 @@ from typing import Any
 from . import DISTRIBUTION
 from .chunked import ChunkWork, EncodedChunk, encode_chunk_bytes
 from .errors import ClusterError, EncodeError, PmrError
-from .mp3frames import MPEG1_RATES_HZ
+from .lame import kbps
+from .mp3frames import MPEG1_RATES_HZ, holds_info_frame
+from .tuning import MP3_BITRATES_K
 
 EXECUTORS = ("local", "dask")
 DASK_CONNECT_S = 10
 DASK_INSTALL_HINT = f"pip install '{DISTRIBUTION}[dask]', or pip install '.[dask]' in a checkout"
+
+
+def least_bitrate(rate_hz: int, channels: int) -> int:
+    """The lowest bitrate (kbit/s) whose frames hold a Xing/LAME frame, so chunks can join."""
+    return min(k for k in MP3_BITRATES_K if holds_info_frame(k, rate_hz, channels))
 
 
 def check_executor(executor: str) -> str:
@@ -86,7 +93,8 @@ class DaskChunks:
         timeline, score = client.scatter([work.timeline, work.score], broadcast=True, hash=False)
         futures = [
             client.submit(encode_chunk_bytes, timeline, score, chunk, work.bitrate, work.target,
-                          work.measure, pure=False, priority=len(work.chunks) - chunk.index)
+                          work.measure, work.encoder, pure=False,
+                          priority=len(work.chunks) - chunk.index)
             for chunk in work.chunks
         ]  # fmt: skip
         try:
@@ -111,6 +119,8 @@ def cluster_chunks(
     master: Path | None,
     rate_hz: int,
     stack: contextlib.ExitStack,
+    bitrate: str = "128k",
+    channels: int = 2,
 ) -> DaskChunks | None:
     """pmr build --executor dask: the connected cluster (closed with `stack`) that encodes
     the session's chunks, planned for --jobs (default: the cluster's threads); None: local."""
@@ -125,6 +135,12 @@ def cluster_chunks(
         raise ClusterError(
             f"--executor dask: --sample-rate {rate_hz} has no MPEG-1 frames to join chunks "
             f"at; give one of {', '.join(map(str, sorted(MPEG1_RATES_HZ)))}"
+        )
+    if not holds_info_frame(kbps(bitrate), rate_hz, channels):
+        raise ClusterError(
+            f"--executor dask: --bitrate {bitrate} frames are too small to hold the length of "
+            f"a joined stream (its Xing/LAME frame); give {least_bitrate(rate_hz, channels)}k "
+            "or more"
         )
     client = connect_dask(scheduler)
     stack.callback(client.close)

@@ -138,11 +138,15 @@ def failure_text(target: Path, code: int, errors: str) -> str:
     return f"ffmpeg failed (exit {code}) encoding {target}: {errors}"
 
 
-def write_failure_text(target: Path, exc: OSError) -> str:
-    """What a failed write of (a part of) `target` in this process tells the user."""
+def scratch_failure_text(target: Path, scratch: Path, exc: OSError) -> str:
+    """What a failed write of a part of `target` into the scratch folder (in $TMPDIR) tells
+    the user."""
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return _no_space(target)
-    return f"{target}: can't write it ({exc.strerror or exc})"
+        return (
+            f"{scratch}: no space left to write the chunks of {target} (disk full or file size "
+            "limit); free some space, or set TMPDIR to a folder with room"
+        )
+    return f"{scratch}: can't write the chunks of {target} ({exc.strerror or exc})"
 
 
 def _no_space(target: Path) -> str:

@@ -22,7 +22,7 @@ class RenderError(PmrError):
 
 
 class EncodeError(PmrError):
-    """ffmpeg is missing, failed, or the output can't be written."""
+    """ffmpeg or LAME is missing or failed, or the output can't be written."""
 
 
 def did_you_mean(word: str, choices: object) -> str:

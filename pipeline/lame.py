@@ -68,13 +68,18 @@ def available() -> bool:
     return library() is not None
 
 
+def kbps(bitrate: str) -> int:
+    """'128k' (a checked --bitrate) as LAME's kbit/s."""
+    return int(bitrate.removesuffix("k"))
+
+
 class LameEncoder:
     """One MP3 stream: `encode` (frames, channels) float32 blocks in [-1, 1], then `flush`.
     With `info_frame`, LAME's first frame is a Xing/LAME ('Info') frame, whose finished
     content `info_frame_bytes` gives after the flush (the caller writes it over the first)."""
 
     def __init__(
-        self, rate_hz: int, channels: int, kbps: int, reservoir: bool, info_frame: bool
+        self, rate_hz: int, channels: int, kbps: int, *, reservoir: bool, info_frame: bool
     ) -> None:
         lib = library()
         if lib is None:
@@ -104,6 +109,8 @@ class LameEncoder:
     def encode(self, block: np.ndarray) -> bytes:
         """The MP3 bytes LAME has ready after `block` (often a frame or so behind it)."""
         pcm = np.ascontiguousarray(block, dtype=np.float32)
+        if pcm.ndim != 2 or pcm.shape[1] != self.channels:  # LAME would read past its end
+            raise ValueError(f"LAME wants (frames, {self.channels}) blocks, got {pcm.shape}")
         frames, room = pcm.shape[0], self._room(pcm.shape[0])
         if self.channels == 2:
             size = self.lib.lame_encode_buffer_interleaved_ieee_float(

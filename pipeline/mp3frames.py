@@ -115,3 +115,14 @@ def encoder_delay(frame: bytes | bytearray) -> int | None:
         return None
     lame = at + 120
     return (frame[lame + 21] << 4) | (frame[lame + 22] >> 4)
+
+
+LAME_TAG_BYTES = 156  # what a Xing/LAME frame holds after its header and side info
+
+
+def holds_info_frame(kbps: int, rate_hz: int, channels: int) -> bool:
+    """Whether a CBR MPEG-1 frame at `kbps` and `rate_hz` has room for a Xing/LAME frame: LAME
+    writes none below that (56k and lower in stereo at 44.1 kHz), and a chunked stream has no
+    other place for its length, encoder delay and padding."""
+    side_info = 32 if channels == 2 else 17
+    return 144_000 * kbps // rate_hz >= 4 + side_info + LAME_TAG_BYTES

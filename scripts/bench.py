@@ -221,11 +221,12 @@ LAME_FEEDER = """
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from pipeline.lame import LameEncoder
+from pipeline.lame import LameEncoder, kbps
 from pipeline.tuning import BLOCK_FRAMES, CHANNELS, MP3_BITRATE, SAMPLE_RATE_HZ
 path, offset, size, out = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-kbps, block = int(MP3_BITRATE.removesuffix("k")), BLOCK_FRAMES * CHANNELS * 4
-with (LameEncoder(SAMPLE_RATE_HZ, CHANNELS, kbps, True, False) as lame,
+block = BLOCK_FRAMES * CHANNELS * 4
+encoder = LameEncoder(SAMPLE_RATE_HZ, CHANNELS, kbps(MP3_BITRATE), reservoir=True, info_frame=False)
+with (encoder as lame,
       open(path, "rb") as pcm, open(out, "wb") as file):
     pcm.seek(offset)
     while size > 0 and (piece := pcm.read(min(size, block))):

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from measure_joins import decode, delay, session_pcm, window_snr  # noqa: E402
 
 from pipeline.encode import ffmpeg_exe  # noqa: E402
-from pipeline.lame import LameEncoder  # noqa: E402
+from pipeline.lame import LameEncoder, kbps  # noqa: E402
 from pipeline.tuning import BLOCK_FRAMES, MP3_BITRATE, SAMPLE_RATE_HZ  # noqa: E402
 
 OUT = ROOT / "output" / "encoders"
@@ -56,10 +56,10 @@ def ffmpeg_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
 
 
 def lame_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
-    kbps = int(MP3_BITRATE.removesuffix("k"))
     pieces = []
     start = time.process_time()
-    with LameEncoder(SAMPLE_RATE_HZ, pcm.shape[1], kbps, reservoir, False) as encoder:
+    with LameEncoder(SAMPLE_RATE_HZ, pcm.shape[1], kbps(MP3_BITRATE), reservoir=reservoir,
+                     info_frame=False) as encoder:  # fmt: skip
         for at in range(0, pcm.shape[0], BLOCK_FRAMES):
             pieces.append(encoder.encode(pcm[at : at + BLOCK_FRAMES]))
         pieces.append(encoder.flush())
