@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,31 +26,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from measure_joins import decode, delay, session_pcm, window_snr  # noqa: E402
+from bench import children_cpu  # noqa: E402
+from measure_joins import decode, delay, encode, session_pcm, window_snr  # noqa: E402
 
-from pipeline.encode import ffmpeg_exe  # noqa: E402
 from pipeline.lame import LameEncoder, kbps  # noqa: E402
 from pipeline.tuning import BLOCK_FRAMES, MP3_BITRATE, SAMPLE_RATE_HZ  # noqa: E402
 
 OUT = ROOT / "output" / "encoders"
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def ffmpeg_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
-    command = [
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "f32le",
-        "-ar", str(SAMPLE_RATE_HZ), "-ac", str(pcm.shape[1]), "-i", "pipe:0",
-        "-c:a", "libmp3lame", "-b:a", MP3_BITRATE, "-reservoir", str(int(reservoir)),
-        "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", "pipe:1",
-    ]  # fmt: skip
+    """measure_joins' ffmpeg encode of `pcm`, with the CPU seconds its process took."""
     before = children_cpu()
-    run = subprocess.run(command, input=pcm.astype("<f4").tobytes(), capture_output=True,
-                         check=True)  # fmt: skip
-    return run.stdout, children_cpu() - before
+    stream = encode(pcm, reservoir)
+    return stream, children_cpu() - before
 
 
 def lame_encode(pcm: np.ndarray, reservoir: bool) -> tuple[bytes, float]:
@@ -93,9 +80,9 @@ def main() -> int:
           f"{MP3_BITRATE} CBR")  # fmt: skip
     report = {}
     for reservoir in (False, True):
-        for name, encode in (("ffmpeg", ffmpeg_encode), ("in-process LAME", lame_encode)):
+        for name, encoder in (("ffmpeg", ffmpeg_encode), ("in-process LAME", lame_encode)):
             label = f"{name}, reservoir {'on' if reservoir else 'off'}"
-            stream, cpu_s = encode(pcm, reservoir)
+            stream, cpu_s = encoder(pcm, reservoir)
             report[label] = figures(stream, pcm, cpu_s)
             print(f"  {label:<30} " + "  ".join(f"{k} {v:.2f}" for k, v in report[label].items()))
     (OUT / "encoders.json").write_text(json.dumps(report, indent=2))
